@@ -1,0 +1,322 @@
+//! One client connection: a reader that decodes packets and forwards them to the router, and a
+//! writer that encodes what the router sends back. A malformed packet, a protocol violation or
+//! a silent client ends this connection only.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use log::{debug, info};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::codec::{self, encode_publish, Connack, ConnectReturnCode, DecodeError, Packet};
+use super::counters::Counters;
+use super::event::{CloseReason, Event};
+use super::outbox::{self, ConnHandle, Outgoing, WriterSide};
+use super::session::ConnId;
+
+/// What every connection needs from the broker.
+pub(crate) struct ConnContext {
+    pub events: mpsc::Sender<Event>,
+    pub counters: Arc<Counters>,
+    pub max_packet_size: usize,
+    pub connect_timeout: Duration,
+}
+
+/// Written in one go once this much is buffered, so one busy client cannot starve the socket.
+const WRITE_BATCH: usize = 64 * 1024;
+
+pub(crate) async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    conn: ConnId,
+    ctx: Arc<ConnContext>,
+) {
+    let _ = stream.set_nodelay(true);
+    let (mut reader, mut writer) = stream.into_split();
+    let mut buf = BytesMut::with_capacity(4096);
+
+    let first = tokio::time::timeout(
+        ctx.connect_timeout,
+        read_packet(&mut reader, &mut buf, &ctx),
+    )
+    .await;
+    let connect = match first {
+        Ok(Ok(Some(Packet::Connect(connect)))) => connect,
+        Ok(Ok(Some(other))) => {
+            info!(
+                "closed connection from {peer}: first packet was {} instead of CONNECT",
+                packet_name(&other)
+            );
+            return;
+        }
+        Ok(Ok(None)) => return,
+        Ok(Err(DecodeErrorOr::Decode(DecodeError::UnsupportedProtocolLevel(level)))) => {
+            // MQTT-3.1.2-2: answer 0x01, then close.
+            info!("refused connection from {peer}: unsupported MQTT protocol level {level}");
+            let mut out = BytesMut::new();
+            Packet::Connack(Connack {
+                session_present: false,
+                code: ConnectReturnCode::UnacceptableProtocolVersion,
+            })
+            .encode(&mut out);
+            let _ = writer.write_all(&out).await;
+            let _ = writer.shutdown().await;
+            return;
+        }
+        Ok(Err(e)) => {
+            info!("closed connection from {peer} before CONNECT: {e}");
+            return;
+        }
+        Err(_) => {
+            info!(
+                "closed connection from {peer}: no CONNECT within {:?}",
+                ctx.connect_timeout
+            );
+            return;
+        }
+    };
+
+    let (handle, writer_side) = outbox::channel();
+    let abort = writer_side.abort.clone();
+    tokio::spawn(write_loop(writer, writer_side, ctx.counters.clone()));
+    let keep_alive = connect.keep_alive;
+    debug!(
+        "CONNECT from {peer} client={} conn={conn}",
+        connect.client_id
+    );
+    let event = Event::Connect {
+        conn,
+        connect,
+        handle: handle.clone(),
+    };
+    if ctx.events.send(event).await.is_err() {
+        return;
+    }
+    let reason = read_loop(
+        &mut reader,
+        &mut buf,
+        &ctx,
+        conn,
+        keep_alive,
+        &handle,
+        &abort,
+    )
+    .await;
+    let _ = ctx.events.send(Event::Closed { conn, reason }).await;
+}
+
+/// Forwards packets until the connection ends, and says why it ended.
+async fn read_loop(
+    reader: &mut OwnedReadHalf,
+    buf: &mut BytesMut,
+    ctx: &ConnContext,
+    conn: ConnId,
+    keep_alive: u16,
+    handle: &ConnHandle,
+    abort: &CancellationToken,
+) -> CloseReason {
+    // The server allows one and a half keepalive periods of silence (MQTT-3.1.2-24).
+    let silence = (keep_alive > 0).then(|| Duration::from_millis(u64::from(keep_alive) * 1500));
+    loop {
+        let next = read_packet(reader, buf, ctx);
+        let packet = tokio::select! {
+            _ = abort.cancelled() => return CloseReason::WriterClosed,
+            read = maybe_timeout(silence, next) => match read {
+                None => return CloseReason::KeepAliveExpired,
+                Some(Ok(Some(packet))) => packet,
+                Some(Ok(None)) => return CloseReason::PeerClosed,
+                Some(Err(e)) => return e.into(),
+            },
+        };
+        match packet {
+            Packet::Pingreq => handle.send_packet(Packet::Pingresp),
+            Packet::Disconnect => return CloseReason::Disconnected,
+            Packet::Connect(_) => {
+                return CloseReason::ProtocolError("second CONNECT on one connection".into())
+            }
+            Packet::Connack(_) | Packet::Suback(_) | Packet::Unsuback(_) | Packet::Pingresp => {
+                return CloseReason::ProtocolError(format!(
+                    "{} is only sent by servers",
+                    packet_name(&packet)
+                ))
+            }
+            packet => {
+                if ctx
+                    .events
+                    .send(Event::Packet { conn, packet })
+                    .await
+                    .is_err()
+                {
+                    return CloseReason::WriterClosed;
+                }
+            }
+        }
+    }
+}
+
+async fn maybe_timeout<F: std::future::Future>(limit: Option<Duration>, f: F) -> Option<F::Output> {
+    match limit {
+        Some(d) => tokio::time::timeout(d, f).await.ok(),
+        None => Some(f.await),
+    }
+}
+
+/// Reads until one whole packet is buffered. `Ok(None)` is a clean end of stream.
+async fn read_packet(
+    reader: &mut OwnedReadHalf,
+    buf: &mut BytesMut,
+    ctx: &ConnContext,
+) -> Result<Option<Packet>, DecodeErrorOr> {
+    loop {
+        if let Some(packet) = codec::decode(buf, ctx.max_packet_size)? {
+            Counters::add(&ctx.counters.packets_received, 1);
+            return Ok(Some(packet));
+        }
+        buf.reserve(4096);
+        let n = reader
+            .read_buf(buf)
+            .await
+            .map_err(|e| DecodeErrorOr::Io(e.to_string()))?;
+        if n == 0 {
+            return if buf.is_empty() {
+                Ok(None)
+            } else {
+                Err(DecodeErrorOr::Io(
+                    "connection closed in the middle of a packet".into(),
+                ))
+            };
+        }
+        Counters::add(&ctx.counters.bytes_received, n as u64);
+    }
+}
+
+/// A read either failed to decode or failed on the socket.
+enum DecodeErrorOr {
+    Decode(DecodeError),
+    Io(String),
+}
+
+impl From<DecodeError> for DecodeErrorOr {
+    fn from(e: DecodeError) -> Self {
+        DecodeErrorOr::Decode(e)
+    }
+}
+
+impl From<DecodeErrorOr> for CloseReason {
+    fn from(e: DecodeErrorOr) -> Self {
+        match e {
+            DecodeErrorOr::Decode(e) => CloseReason::ProtocolError(e.to_string()),
+            DecodeErrorOr::Io(e) => CloseReason::Io(e),
+        }
+    }
+}
+
+impl std::fmt::Display for DecodeErrorOr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeErrorOr::Decode(e) => write!(f, "{e}"),
+            DecodeErrorOr::Io(e) => f.write_str(e),
+        }
+    }
+}
+
+async fn write_loop(mut writer: OwnedWriteHalf, mut side: WriterSide, counters: Arc<Counters>) {
+    let mut buf = BytesMut::with_capacity(8 * 1024);
+    loop {
+        let first = tokio::select! {
+            _ = side.abort.cancelled() => break,
+            next = side.rx.recv() => next,
+        };
+        let Some(first) = first else { break };
+        buf.clear();
+        let mut batch = Batch::default();
+        batch.encode(first, &mut buf);
+        while buf.len() < WRITE_BATCH && !batch.close {
+            match side.rx.try_recv() {
+                Ok(next) => batch.encode(next, &mut buf),
+                Err(_) => break,
+            }
+        }
+        let written = tokio::select! {
+            _ = side.abort.cancelled() => break,
+            result = writer.write_all(&buf) => result,
+        };
+        if written.is_err() {
+            break;
+        }
+        side.pending.fetch_sub(batch.publishes, Ordering::Relaxed);
+        Counters::add(&counters.bytes_sent, buf.len() as u64);
+        Counters::add(&counters.packets_sent, batch.packets);
+        Counters::add(&counters.publish_sent, batch.publishes as u64);
+        if batch.close {
+            break;
+        }
+    }
+    let _ = writer.shutdown().await;
+    // Wake the reader so the router learns the connection is gone.
+    side.abort.cancel();
+}
+
+#[derive(Default)]
+struct Batch {
+    publishes: usize,
+    packets: u64,
+    close: bool,
+}
+
+impl Batch {
+    fn encode(&mut self, item: Outgoing, buf: &mut BytesMut) {
+        match item {
+            Outgoing::Packet(packet) => {
+                packet.encode(buf);
+                self.packets += 1;
+            }
+            Outgoing::Publish {
+                message,
+                qos,
+                retain,
+                dup,
+                pkid,
+            } => {
+                encode_publish(
+                    buf,
+                    &message.topic,
+                    &message.payload,
+                    qos,
+                    retain,
+                    dup,
+                    pkid,
+                );
+                self.publishes += 1;
+                self.packets += 1;
+            }
+            Outgoing::Close => self.close = true,
+        }
+    }
+}
+
+fn packet_name(p: &Packet) -> &'static str {
+    match p {
+        Packet::Connect(_) => "CONNECT",
+        Packet::Connack(_) => "CONNACK",
+        Packet::Publish(_) => "PUBLISH",
+        Packet::Puback(_) => "PUBACK",
+        Packet::Pubrec(_) => "PUBREC",
+        Packet::Pubrel(_) => "PUBREL",
+        Packet::Pubcomp(_) => "PUBCOMP",
+        Packet::Subscribe(_) => "SUBSCRIBE",
+        Packet::Suback(_) => "SUBACK",
+        Packet::Unsubscribe(_) => "UNSUBSCRIBE",
+        Packet::Unsuback(_) => "UNSUBACK",
+        Packet::Pingreq => "PINGREQ",
+        Packet::Pingresp => "PINGRESP",
+        Packet::Disconnect => "DISCONNECT",
+    }
+}

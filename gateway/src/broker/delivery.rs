@@ -1,0 +1,147 @@
+//! Getting messages to one session: QoS 0 straight to the writer while it keeps up, QoS 1/2
+//! through the in-flight window, everything else into the bounded queue.
+
+use super::codec::{Packet, QoS};
+use super::counters::Counters;
+use super::message::Message;
+use super::session::{Enqueued, Inflight, InflightState, Queued, Session};
+
+/// Bounds that apply to every session, taken from the settings and the retained store.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits {
+    pub max_inflight: usize,
+    pub max_queued: usize,
+    /// How many retained messages one subscription may deliver: all of them.
+    pub retained_count: usize,
+}
+
+/// One delivery of a message to one session.
+pub(crate) struct Delivery<'m> {
+    pub message: &'m Message,
+    pub qos: QoS,
+    /// RETAIN flag on the wire: set only for a new subscription's retained messages.
+    pub retain: bool,
+}
+
+impl Session {
+    pub(crate) fn deliver(&mut self, d: Delivery, limits: Limits, counters: &Counters) {
+        let Some(conn) = &self.connection else {
+            // QoS 0 is not stored for absent clients (MQTT 3.1.1 section 3.1.2.4 allows it).
+            if d.qos != QoS::AtMostOnce && !self.clean_session {
+                self.queue_message(d, limits, counters);
+            }
+            return;
+        };
+        if d.qos == QoS::AtMostOnce {
+            let mut room = limits.max_queued.max(1);
+            if d.retain {
+                room += limits.retained_count;
+            }
+            if conn.handle.pending() < room {
+                conn.handle
+                    .send_publish(d.message.clone(), d.qos, d.retain, false, 0);
+            } else {
+                Counters::add(&counters.publish_dropped, 1);
+            }
+            return;
+        }
+        if self.inflight.len() < limits.max_inflight && self.queue.is_empty() {
+            self.send_inflight(d.message.clone(), d.qos, d.retain);
+        } else {
+            self.queue_message(d, limits, counters);
+        }
+    }
+
+    fn queue_message(&mut self, d: Delivery, limits: Limits, counters: &Counters) {
+        let entry = Queued {
+            message: d.message.clone(),
+            qos: d.qos,
+            retain: d.retain,
+            from_retained: d.retain,
+        };
+        match self.enqueue(entry, limits.max_queued, limits.retained_count) {
+            Enqueued::Kept => {}
+            Enqueued::DroppedOldest | Enqueued::Refused => {
+                Counters::add(&counters.publish_dropped, 1)
+            }
+        }
+    }
+
+    fn send_inflight(&mut self, message: Message, qos: QoS, retain: bool) {
+        let pkid = self.allocate_pkid();
+        if let Some(conn) = &self.connection {
+            conn.handle
+                .send_publish(message.clone(), qos, retain, false, pkid);
+        }
+        self.inflight.push_back(Inflight {
+            pkid,
+            message,
+            qos,
+            retain,
+            state: InflightState::AwaitingAck,
+        });
+    }
+
+    /// Moves queued messages into the in-flight window while it has room.
+    pub(crate) fn pump(&mut self, limits: Limits) {
+        if self.connection.is_none() {
+            return;
+        }
+        while self.inflight.len() < limits.max_inflight {
+            let Some(next) = self.dequeue() else { break };
+            self.send_inflight(next.message, next.qos, next.retain);
+        }
+    }
+
+    /// On reconnect of a persistent session, re-sends unacknowledged PUBLISHes with DUP set and
+    /// PUBRELs, with their original packet ids (MQTT-4.4.0-1).
+    pub(crate) fn resend_inflight(&self) {
+        let Some(conn) = &self.connection else { return };
+        for m in &self.inflight {
+            match m.state {
+                InflightState::AwaitingAck => {
+                    conn.handle
+                        .send_publish(m.message.clone(), m.qos, m.retain, true, m.pkid)
+                }
+                InflightState::AwaitingComplete => conn.handle.send_packet(Packet::Pubrel(m.pkid)),
+            }
+        }
+    }
+
+    /// PUBACK: a QoS 1 delivery is done.
+    pub(crate) fn on_puback(&mut self, pkid: u16, limits: Limits) {
+        if let Some(pos) = self.inflight_position(pkid) {
+            if self.inflight[pos].qos == QoS::AtLeastOnce {
+                self.inflight.remove(pos);
+                self.pump(limits);
+            }
+        }
+    }
+
+    /// PUBREC: the client has a QoS 2 message; release it with PUBREL.
+    pub(crate) fn on_pubrec(&mut self, pkid: u16) {
+        let Some(pos) = self.inflight_position(pkid) else {
+            return;
+        };
+        let m = &mut self.inflight[pos];
+        if m.qos != QoS::ExactlyOnce {
+            return;
+        }
+        m.state = InflightState::AwaitingComplete;
+        // Only the packet id matters from here on.
+        m.message.payload = bytes::Bytes::new();
+        if let Some(conn) = &self.connection {
+            conn.handle.send_packet(Packet::Pubrel(pkid));
+        }
+    }
+
+    /// PUBCOMP: a QoS 2 delivery is done.
+    pub(crate) fn on_pubcomp(&mut self, pkid: u16, limits: Limits) {
+        if let Some(pos) = self.inflight_position(pkid) {
+            if self.inflight[pos].state == InflightState::AwaitingComplete {
+                self.inflight.remove(pos);
+                self.pump(limits);
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! What connections and in-process clients tell the router.
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::codec::{Connect, Packet, QoS};
+use super::message::Message;
+use super::outbox::ConnHandle;
+use super::session::{ConnId, SessionKey};
+
+pub(crate) enum Event {
+    Connect {
+        conn: ConnId,
+        connect: Connect,
+        handle: ConnHandle,
+    },
+    Packet {
+        conn: ConnId,
+        packet: Packet,
+    },
+    Closed {
+        conn: ConnId,
+        reason: CloseReason,
+    },
+    LocalPublish(Message),
+    LocalSubscribe {
+        filter: String,
+        qos: QoS,
+        sink: mpsc::Sender<Message>,
+        reply: oneshot::Sender<SessionKey>,
+    },
+    LocalUnsubscribe(SessionKey),
+    /// Publish the wills still due, close every connection, and stop.
+    Shutdown,
+}
+
+/// Why a connection ended; everything but `Disconnected` publishes the will.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CloseReason {
+    Disconnected,
+    PeerClosed,
+    KeepAliveExpired,
+    ProtocolError(String),
+    Io(String),
+    /// The writer failed or was aborted (takeover, shutdown).
+    WriterClosed,
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CloseReason::Disconnected => f.write_str("client sent DISCONNECT"),
+            CloseReason::PeerClosed => f.write_str("connection closed by client"),
+            CloseReason::KeepAliveExpired => f.write_str("keepalive expired"),
+            CloseReason::ProtocolError(why) => write!(f, "protocol error: {why}"),
+            CloseReason::Io(why) => write!(f, "network error: {why}"),
+            CloseReason::WriterClosed => f.write_str("connection could not be written to"),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! A tree keyed by topic levels (`a/b/c` is root -> a -> b -> c), stored in an arena.
+//!
+//! The arena keeps every walk iterative: a topic or filter of 30,000 levels costs memory in
+//! proportion to its size but can never overflow the stack, neither when matched nor when the
+//! tree is dropped.
+
+use std::collections::HashMap;
+
+pub(crate) type NodeId = usize;
+pub(crate) const ROOT: NodeId = 0;
+
+struct Node<V> {
+    parent: NodeId,
+    level: Box<str>,
+    children: HashMap<Box<str>, NodeId>,
+    value: Option<V>,
+}
+
+impl<V> Node<V> {
+    fn new(parent: NodeId, level: &str) -> Self {
+        Self {
+            parent,
+            level: level.into(),
+            children: HashMap::new(),
+            value: None,
+        }
+    }
+}
+
+pub(crate) struct LevelTree<V> {
+    nodes: Vec<Node<V>>,
+    free: Vec<NodeId>,
+}
+
+impl<V> Default for LevelTree<V> {
+    fn default() -> Self {
+        Self {
+            nodes: vec![Node::new(ROOT, "")],
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<V> LevelTree<V> {
+    pub(crate) fn find(&self, path: &str) -> Option<NodeId> {
+        let mut id = ROOT;
+        for level in path.split('/') {
+            id = *self.nodes[id].children.get(level)?;
+        }
+        Some(id)
+    }
+
+    pub(crate) fn find_or_insert(&mut self, path: &str) -> NodeId {
+        let mut id = ROOT;
+        for level in path.split('/') {
+            id = match self.nodes[id].children.get(level) {
+                Some(&child) => child,
+                None => {
+                    let child = self.alloc(id, level);
+                    self.nodes[id].children.insert(level.into(), child);
+                    child
+                }
+            };
+        }
+        id
+    }
+
+    fn alloc(&mut self, parent: NodeId, level: &str) -> NodeId {
+        match self.free.pop() {
+            Some(id) => {
+                self.nodes[id] = Node::new(parent, level);
+                id
+            }
+            None => {
+                self.nodes.push(Node::new(parent, level));
+                self.nodes.len() - 1
+            }
+        }
+    }
+
+    pub(crate) fn child(&self, id: NodeId, level: &str) -> Option<NodeId> {
+        self.nodes[id].children.get(level).copied()
+    }
+
+    /// Children with the level name each was reached by.
+    pub(crate) fn children(&self, id: NodeId) -> impl Iterator<Item = (&str, NodeId)> {
+        self.nodes[id].children.iter().map(|(k, &v)| (&**k, v))
+    }
+
+    pub(crate) fn value(&self, id: NodeId) -> Option<&V> {
+        self.nodes[id].value.as_ref()
+    }
+
+    pub(crate) fn value_mut(&mut self, id: NodeId) -> &mut Option<V> {
+        &mut self.nodes[id].value
+    }
+
+    /// Removes `id` and its now-useless ancestors once they hold no value and no children.
+    pub(crate) fn prune(&mut self, mut id: NodeId) {
+        while id != ROOT && self.nodes[id].value.is_none() && self.nodes[id].children.is_empty() {
+            let parent = self.nodes[id].parent;
+            let level = std::mem::take(&mut self.nodes[id].level);
+            self.nodes[parent].children.remove(&level);
+            self.nodes[id].children = HashMap::new();
+            self.free.push(id);
+            id = parent;
+        }
+    }
+
+    /// Every node below `id` (not `id` itself), depth first, without recursion.
+    pub(crate) fn descendants(&self, id: NodeId, mut visit: impl FnMut(&str, NodeId)) {
+        let mut stack: Vec<NodeId> = self.nodes[id].children.values().copied().collect();
+        while let Some(n) = stack.pop() {
+            visit(&self.nodes[n].level, n);
+            stack.extend(self.nodes[n].children.values().copied());
+        }
+    }
+
+    /// Number of live nodes, root included (for tests of pruning).
+    #[cfg(test)]
+    pub(crate) fn node_count(&self) -> usize {
+        self.nodes.len() - self.free.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pruning_returns_the_tree_to_its_root() {
+        let mut t: LevelTree<u32> = LevelTree::default();
+        let a = t.find_or_insert("a/b/c");
+        let d = t.find_or_insert("a/d");
+        *t.value_mut(a) = Some(1);
+        *t.value_mut(d) = Some(2);
+        assert_eq!(t.node_count(), 5);
+        *t.value_mut(a) = None;
+        t.prune(a);
+        assert_eq!(t.node_count(), 3, "a/b/c and a/b removed, a kept for a/d");
+        *t.value_mut(d) = None;
+        t.prune(d);
+        assert_eq!(t.node_count(), 1);
+        assert_eq!(t.find("a"), None);
+    }
+
+    #[test]
+    fn very_deep_paths_do_not_overflow_the_stack() {
+        let deep = "x/".repeat(40_000) + "end";
+        let mut t: LevelTree<u32> = LevelTree::default();
+        let id = t.find_or_insert(&deep);
+        *t.value_mut(id) = Some(7);
+        let mut count = 0;
+        t.descendants(ROOT, |_, _| count += 1);
+        assert_eq!(count, 40_001);
+        assert_eq!(t.find(&deep), Some(id));
+        drop(t);
+    }
+}

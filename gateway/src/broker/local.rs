@@ -1,0 +1,97 @@
+//! The in-process client: the rest of the gateway publishes and subscribes through this handle,
+//! without sockets, and its messages are routed exactly like a network client's.
+
+use bytes::Bytes;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+
+use super::codec::QoS;
+use super::event::Event;
+use super::message::Message;
+use super::session::SessionKey;
+
+/// How many messages an in-process subscriber may fall behind before new ones are dropped.
+const LOCAL_BACKLOG: usize = 10_000;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum LocalError {
+    #[error("invalid topic \"{topic}\": {reason}")]
+    InvalidTopic { topic: String, reason: String },
+    #[error("invalid topic filter \"{filter}\": {reason}")]
+    InvalidFilter { filter: String, reason: String },
+    #[error("the broker has stopped")]
+    BrokerStopped,
+}
+
+/// A cheap, cloneable handle to the running broker.
+#[derive(Clone)]
+pub struct BrokerHandle {
+    pub(crate) events: mpsc::Sender<Event>,
+}
+
+impl BrokerHandle {
+    pub async fn publish(
+        &self,
+        topic: &str,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<(), LocalError> {
+        rules::topic::validate_topic_name(topic).map_err(|e| LocalError::InvalidTopic {
+            topic: topic.to_string(),
+            reason: e.to_string(),
+        })?;
+        let message = Message::new(topic, payload, qos, retain);
+        self.events
+            .send(Event::LocalPublish(message))
+            .await
+            .map_err(|_| LocalError::BrokerStopped)
+    }
+
+    /// Subscribes to `filter`; retained messages that match arrive first, flagged `retain`.
+    pub async fn subscribe(&self, filter: &str, qos: QoS) -> Result<Subscription, LocalError> {
+        rules::topic::validate_filter(filter).map_err(|e| LocalError::InvalidFilter {
+            filter: filter.to_string(),
+            reason: e.to_string(),
+        })?;
+        let (sink, messages) = mpsc::channel(LOCAL_BACKLOG);
+        let (reply, key) = oneshot::channel();
+        let event = Event::LocalSubscribe {
+            filter: filter.to_string(),
+            qos,
+            sink,
+            reply,
+        };
+        self.events
+            .send(event)
+            .await
+            .map_err(|_| LocalError::BrokerStopped)?;
+        let key = key.await.map_err(|_| LocalError::BrokerStopped)?;
+        Ok(Subscription {
+            key,
+            messages,
+            events: self.events.clone(),
+        })
+    }
+}
+
+/// Messages matching one filter. Dropping it unsubscribes.
+pub struct Subscription {
+    key: SessionKey,
+    messages: mpsc::Receiver<Message>,
+    events: mpsc::Sender<Event>,
+}
+
+impl Subscription {
+    /// The next message, or `None` once the broker has stopped.
+    pub async fn recv(&mut self) -> Option<Message> {
+        self.messages.recv().await
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        // Best effort: if the router is busy the entry stays until its sink is seen closed.
+        let _ = self.events.try_send(Event::LocalUnsubscribe(self.key));
+    }
+}

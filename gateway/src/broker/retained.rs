@@ -1,0 +1,156 @@
+//! Retained messages, one per topic, found for a new subscription by walking its filter through
+//! a trie of topics. Nothing caps how many are delivered: a `#` subscriber gets them all.
+
+use super::level_tree::{LevelTree, NodeId, ROOT};
+use super::message::Message;
+
+#[derive(Default)]
+pub(crate) struct RetainedStore {
+    tree: LevelTree<Message>,
+    count: usize,
+}
+
+impl RetainedStore {
+    /// Stores `msg` for its topic, or clears the topic when its payload is empty
+    /// (MQTT-3.3.1-10, 3.3.1-11).
+    pub(crate) fn update(&mut self, msg: &Message) {
+        if msg.payload.is_empty() {
+            let Some(id) = self.tree.find(&msg.topic) else {
+                return;
+            };
+            if self.tree.value_mut(id).take().is_some() {
+                self.count -= 1;
+            }
+            self.tree.prune(id);
+            return;
+        }
+        let id = self.tree.find_or_insert(&msg.topic);
+        let mut stored = msg.clone();
+        stored.retain = true;
+        self.count += 1;
+        if self.tree.value_mut(id).replace(stored).is_some() {
+            self.count -= 1;
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Every retained message whose topic matches the (validated) `filter`.
+    pub(crate) fn matching(&self, filter: &str, out: &mut Vec<Message>) {
+        let levels: Vec<&str> = filter.split('/').collect();
+        let mut stack: Vec<(NodeId, usize)> = vec![(ROOT, 0)];
+        while let Some((node, depth)) = stack.pop() {
+            let Some(&level) = levels.get(depth) else {
+                self.push_value(node, out);
+                continue;
+            };
+            // Topics starting with `$` are not matched by a leading wildcard (MQTT-4.7.2-1).
+            let hidden = |name: &str| depth == 0 && name.starts_with('$');
+            match level {
+                "#" => {
+                    // `a/#` matches `a` too; at the root there is no topic to match.
+                    if depth > 0 {
+                        self.push_value(node, out);
+                    }
+                    for (name, child) in self.tree.children(node) {
+                        if !hidden(name) {
+                            self.push_value(child, out);
+                            self.tree.descendants(child, |_, d| self.push_value(d, out));
+                        }
+                    }
+                }
+                "+" => {
+                    for (name, child) in self.tree.children(node) {
+                        if !hidden(name) {
+                            stack.push((child, depth + 1));
+                        }
+                    }
+                }
+                literal => {
+                    if let Some(child) = self.tree.child(node, literal) {
+                        stack.push((child, depth + 1));
+                    }
+                }
+            }
+        }
+    }
+
+    fn push_value(&self, node: NodeId, out: &mut Vec<Message>) {
+        if let Some(msg) = self.tree.value(node) {
+            out.push(msg.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::codec::QoS;
+
+    fn msg(topic: &str, payload: &str) -> Message {
+        Message::new(topic, payload.as_bytes().to_vec(), QoS::AtMostOnce, true)
+    }
+
+    fn topics(store: &RetainedStore, filter: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        store.matching(filter, &mut out);
+        let mut t: Vec<String> = out.iter().map(|m| m.topic.to_string()).collect();
+        t.sort();
+        t
+    }
+
+    #[test]
+    fn set_replace_and_clear() {
+        let mut s = RetainedStore::default();
+        s.update(&msg("a/b", "1"));
+        s.update(&msg("a/b", "2"));
+        assert_eq!(s.len(), 1);
+        let mut out = Vec::new();
+        s.matching("a/b", &mut out);
+        assert_eq!(out[0].payload, "2");
+        s.update(&msg("a/b", ""));
+        assert_eq!(s.len(), 0);
+        assert!(topics(&s, "#").is_empty());
+    }
+
+    #[test]
+    fn filters_find_what_the_reference_matcher_finds() {
+        let all = [
+            "a",
+            "a/b",
+            "a/b/c",
+            "/x",
+            "x",
+            "$SYS/broker/uptime",
+            "b/b",
+            "a//b",
+        ];
+        let mut s = RetainedStore::default();
+        for t in all {
+            s.update(&msg(t, "v"));
+        }
+        for filter in [
+            "#", "a/#", "+", "+/b", "a/+", "/+", "$SYS/#", "+/+/+", "a//b", "a/b/c/#",
+        ] {
+            let mut want: Vec<String> = all
+                .iter()
+                .filter(|t| rules::topic::matches(filter, t))
+                .map(|t| t.to_string())
+                .collect();
+            want.sort();
+            assert_eq!(topics(&s, filter), want, "filter {filter:?}");
+        }
+    }
+
+    #[test]
+    fn thousands_of_topics_are_all_found() {
+        let mut s = RetainedStore::default();
+        for i in 0..5000 {
+            s.update(&msg(&format!("home/room{}/sensor{}", i % 50, i), "21.5"));
+        }
+        assert_eq!(topics(&s, "#").len(), 5000);
+        assert_eq!(topics(&s, "home/room7/+").len(), 100);
+    }
+}

@@ -1,0 +1,527 @@
+//! The router: one task that owns every session, subscription and retained message.
+//!
+//! Connections decode packets on their own tasks and send them here in order; the router
+//! decides, and hands encoded work back to each connection's writer. Owning all state in one
+//! place keeps the protocol's ordering rules simple to honour (a takeover's will, then the new
+//! CONNACK) and makes a lock-free hot path.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use log::{debug, info, warn};
+use tokio::sync::mpsc;
+
+use super::codec::{
+    Connack, Connect, ConnectReturnCode, LastWill, Packet, Protocol, Publish, QoS, Suback,
+    SubackCode, Subscribe, Unsubscribe,
+};
+use super::counters::Counters;
+use super::delivery::{Delivery, Limits};
+use super::event::{CloseReason, Event};
+use super::message::Message;
+use super::outbox::ConnHandle;
+use super::retained::RetainedStore;
+use super::session::{ConnId, Connection, Session, SessionKey};
+use super::settings::BrokerSettings;
+use super::subscriptions::SubscriptionTree;
+use super::sys::SysPublisher;
+
+/// An in-process subscriber (`BrokerHandle::subscribe`).
+struct LocalSubscriber {
+    filter: Arc<str>,
+    sink: mpsc::Sender<Message>,
+}
+
+pub(crate) struct Router {
+    settings: BrokerSettings,
+    counters: Arc<Counters>,
+    sessions: HashMap<SessionKey, Session>,
+    by_client_id: HashMap<Arc<str>, SessionKey>,
+    live: HashMap<ConnId, SessionKey>,
+    locals: HashMap<SessionKey, LocalSubscriber>,
+    subscriptions: SubscriptionTree,
+    retained: RetainedStore,
+    next_key: SessionKey,
+    /// Reused for every publish so routing does not allocate.
+    matched: Vec<(SessionKey, QoS)>,
+    sys: SysPublisher,
+    max_connected: usize,
+}
+
+impl Router {
+    pub(crate) fn new(settings: BrokerSettings, counters: Arc<Counters>) -> Self {
+        Self {
+            settings,
+            counters,
+            sessions: HashMap::new(),
+            by_client_id: HashMap::new(),
+            live: HashMap::new(),
+            locals: HashMap::new(),
+            subscriptions: SubscriptionTree::default(),
+            retained: RetainedStore::default(),
+            next_key: 1,
+            matched: Vec::new(),
+            sys: SysPublisher::new(Instant::now()),
+            max_connected: 0,
+        }
+    }
+
+    pub(crate) async fn run(mut self, mut events: mpsc::Receiver<Event>) {
+        let period = self.settings.sys_interval;
+        let mut sys_tick = tokio::time::interval(if period.is_zero() {
+            Duration::from_secs(3600)
+        } else {
+            period
+        });
+        sys_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    None => break,
+                    Some(Event::Shutdown) => {
+                        self.shutdown();
+                        break;
+                    }
+                    Some(event) => self.handle(event),
+                },
+                _ = sys_tick.tick(), if !period.is_zero() => self.publish_sys(),
+            }
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_inflight: self.settings.max_inflight,
+            max_queued: self.settings.max_queued_messages,
+            retained_count: self.retained.len(),
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Connect {
+                conn,
+                connect,
+                handle,
+            } => self.on_connect(conn, connect, handle),
+            Event::Packet { conn, packet } => self.on_packet(conn, packet),
+            Event::Closed { conn, reason } => self.on_closed(conn, reason),
+            Event::LocalPublish(message) => self.route(message),
+            Event::LocalSubscribe {
+                filter,
+                qos,
+                sink,
+                reply,
+            } => self.on_local_subscribe(filter, qos, sink, reply),
+            Event::LocalUnsubscribe(key) => {
+                if let Some(local) = self.locals.remove(&key) {
+                    self.subscriptions.remove(&local.filter, key);
+                }
+            }
+            Event::Shutdown => self.shutdown(),
+        }
+    }
+
+    fn new_key(&mut self) -> SessionKey {
+        let key = self.next_key;
+        self.next_key += 1;
+        key
+    }
+
+    fn refuse(handle: &ConnHandle, code: ConnectReturnCode) {
+        handle.send_packet(Packet::Connack(Connack {
+            session_present: false,
+            code,
+        }));
+        handle.close();
+    }
+
+    fn on_connect(&mut self, conn: ConnId, connect: Connect, handle: ConnHandle) {
+        if connect.client_id.is_empty() && !connect.clean_session {
+            // A server-assigned id could never be resumed (MQTT-3.1.3-8).
+            info!("refused connection: empty client id with clean session 0 conn={conn}");
+            return Self::refuse(&handle, ConnectReturnCode::IdentifierRejected);
+        }
+        if connect.protocol == Protocol::V31 && connect.client_id.chars().count() > 23 {
+            // MQTT 3.1 limits client ids to 23 characters.
+            info!(
+                "refused MQTT 3.1 connection: client id longer than 23 characters client={}",
+                connect.client_id
+            );
+            return Self::refuse(&handle, ConnectReturnCode::IdentifierRejected);
+        }
+        let client_id: Arc<str> = if connect.client_id.is_empty() {
+            format!("auto-{conn}").into()
+        } else {
+            connect.client_id.as_str().into()
+        };
+        let existing = self.by_client_id.get(&client_id).copied();
+        let takes_over = existing
+            .and_then(|k| self.sessions.get(&k))
+            .is_some_and(|s| s.connection.is_some());
+        if !takes_over && self.live.len() >= self.settings.max_clients {
+            warn!(
+                "refused connection: {} clients already connected client={client_id}",
+                self.live.len()
+            );
+            return Self::refuse(&handle, ConnectReturnCode::ServerUnavailable);
+        }
+
+        let mut session_present = false;
+        let key = match existing {
+            Some(key) => {
+                if takes_over {
+                    self.take_over(key);
+                }
+                let resumable = self
+                    .sessions
+                    .get(&key)
+                    .is_some_and(|s| !s.clean_session && !connect.clean_session);
+                if resumable {
+                    session_present = true;
+                    key
+                } else {
+                    self.remove_session(key);
+                    self.insert_session(client_id.clone(), connect.clean_session)
+                }
+            }
+            None => self.insert_session(client_id.clone(), connect.clean_session),
+        };
+
+        let limits = self.limits();
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        session.clean_session = connect.clean_session;
+        handle.send_packet(Packet::Connack(Connack {
+            session_present,
+            code: ConnectReturnCode::Accepted,
+        }));
+        session.connection = Some(Connection {
+            id: conn,
+            handle,
+            will: connect.will,
+        });
+        self.live.insert(conn, key);
+        self.max_connected = self.max_connected.max(self.live.len());
+        if session_present {
+            session.resend_inflight();
+            session.pump(limits);
+        }
+        info!(
+            "client connected client={client_id} conn={conn} clean_session={} keepalive={}s session_present={session_present}",
+            connect.clean_session, connect.keep_alive
+        );
+    }
+
+    /// A second CONNECT with the same client id closes the first connection and publishes the
+    /// first connection's will, as if its network had failed.
+    fn take_over(&mut self, key: SessionKey) {
+        let Some(old) = self
+            .sessions
+            .get_mut(&key)
+            .and_then(|s| s.connection.take())
+        else {
+            return;
+        };
+        info!("client taken over by a new connection conn={}", old.id);
+        self.live.remove(&old.id);
+        old.handle.abort();
+        if let Some(will) = old.will {
+            self.publish_will(will);
+        }
+    }
+
+    fn insert_session(&mut self, client_id: Arc<str>, clean_session: bool) -> SessionKey {
+        let key = self.new_key();
+        self.sessions
+            .insert(key, Session::new(client_id.clone(), clean_session));
+        self.by_client_id.insert(client_id, key);
+        key
+    }
+
+    fn remove_session(&mut self, key: SessionKey) {
+        let Some(session) = self.sessions.remove(&key) else {
+            return;
+        };
+        for filter in session.subscriptions.keys() {
+            self.subscriptions.remove(filter, key);
+        }
+        if self.by_client_id.get(&session.client_id) == Some(&key) {
+            self.by_client_id.remove(&session.client_id);
+        }
+    }
+
+    fn on_closed(&mut self, conn: ConnId, reason: CloseReason) {
+        let Some(key) = self.live.remove(&conn) else {
+            return;
+        };
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        let Some(connection) = session.connection.take() else {
+            return;
+        };
+        connection.handle.close();
+        let clean = session.clean_session;
+        let client_id = session.client_id.clone();
+        match &reason {
+            CloseReason::Disconnected => {
+                info!("client disconnected client={client_id} conn={conn}")
+            }
+            other => {
+                info!("client connection lost client={client_id} conn={conn} reason=\"{other}\"")
+            }
+        }
+        if clean {
+            self.remove_session(key);
+        }
+        if reason != CloseReason::Disconnected {
+            if let Some(will) = connection.will {
+                self.publish_will(will);
+            }
+        }
+    }
+
+    fn publish_will(&mut self, will: LastWill) {
+        debug!("publishing will topic={}", will.topic);
+        self.route(Message::new(
+            will.topic,
+            will.payload,
+            will.qos,
+            will.retain,
+        ));
+    }
+
+    fn on_packet(&mut self, conn: ConnId, packet: Packet) {
+        let Some(&key) = self.live.get(&conn) else {
+            return;
+        };
+        let limits = self.limits();
+        match packet {
+            Packet::Publish(p) => self.on_publish(key, p),
+            Packet::Puback(pkid) => self.with_session(key, |s| s.on_puback(pkid, limits)),
+            Packet::Pubrec(pkid) => self.with_session(key, |s| s.on_pubrec(pkid)),
+            Packet::Pubcomp(pkid) => self.with_session(key, |s| s.on_pubcomp(pkid, limits)),
+            Packet::Pubrel(pkid) => self.with_session(key, |s| {
+                s.incoming_qos2.remove(&pkid);
+                s.reply(Packet::Pubcomp(pkid));
+            }),
+            Packet::Subscribe(sub) => self.on_subscribe(key, sub),
+            Packet::Unsubscribe(unsub) => self.on_unsubscribe(key, unsub),
+            // The connection answers PINGREQ and handles DISCONNECT and protocol errors itself.
+            _ => {}
+        }
+    }
+
+    fn with_session(&mut self, key: SessionKey, f: impl FnOnce(&mut Session)) {
+        if let Some(s) = self.sessions.get_mut(&key) {
+            f(s);
+        }
+    }
+
+    fn on_publish(&mut self, key: SessionKey, p: Publish) {
+        Counters::add(&self.counters.publish_received, 1);
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        let first_time = match p.qos {
+            QoS::AtMostOnce => true,
+            QoS::AtLeastOnce => {
+                session.reply(Packet::Puback(p.pkid));
+                true
+            }
+            // Method B of MQTT 3.1.1 figure 4.3: deliver on receipt, remember the id until
+            // PUBREL, so a re-sent PUBLISH is acknowledged but not delivered twice.
+            QoS::ExactlyOnce => {
+                let first = session.incoming_qos2.insert(p.pkid);
+                session.reply(Packet::Pubrec(p.pkid));
+                first
+            }
+        };
+        if !first_time {
+            return;
+        }
+        if p.topic.starts_with('$') {
+            // `$SYS` belongs to the broker; clients may not forge its statistics.
+            debug!("ignored client publish to a $ topic topic={}", p.topic);
+            return;
+        }
+        self.route(Message::new(p.topic, p.payload, p.qos, p.retain));
+    }
+
+    /// Sends a message to every matching subscription, and stores it if retained.
+    pub(crate) fn route(&mut self, message: Message) {
+        if message.retain {
+            self.retained.update(&message);
+        }
+        let mut matched = std::mem::take(&mut self.matched);
+        self.subscriptions.matches(&message.topic, &mut matched);
+        let limits = self.limits();
+        for &(key, granted) in &matched {
+            // Delivered at the lower of the publish and subscription QoS (MQTT-3.8.4-6), with
+            // RETAIN cleared for established subscriptions (MQTT-3.3.1-9).
+            let delivery = Delivery {
+                message: &message,
+                qos: message.qos.min(granted),
+                retain: false,
+            };
+            self.deliver(key, delivery, limits);
+        }
+        self.matched = matched;
+    }
+
+    fn deliver(&mut self, key: SessionKey, delivery: Delivery, limits: Limits) {
+        if let Some(session) = self.sessions.get_mut(&key) {
+            session.deliver(delivery, limits, &self.counters);
+        } else if let Some(local) = self.locals.get(&key) {
+            let mut m = delivery.message.clone();
+            m.qos = delivery.qos;
+            m.retain = delivery.retain;
+            if local.sink.try_send(m).is_err() && !local.sink.is_closed() {
+                Counters::add(&self.counters.publish_dropped, 1);
+                warn!(
+                    "in-process subscriber is not keeping up; message dropped filter={}",
+                    local.filter
+                );
+            }
+        }
+    }
+
+    fn on_subscribe(&mut self, key: SessionKey, sub: Subscribe) {
+        let mut codes = Vec::with_capacity(sub.filters.len());
+        let mut granted: Vec<(Arc<str>, QoS)> = Vec::new();
+        for (filter, qos) in sub.filters {
+            match rules::topic::validate_filter(&filter) {
+                Ok(()) => {
+                    let filter: Arc<str> = filter.into();
+                    self.subscriptions.insert(&filter, key, qos);
+                    codes.push(SubackCode::Granted(qos));
+                    granted.push((filter, qos));
+                }
+                Err(e) => {
+                    debug!("refused subscription filter={filter:?}: {e}");
+                    codes.push(SubackCode::Failure);
+                }
+            }
+        }
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        for (filter, qos) in &granted {
+            session.subscriptions.insert(filter.clone(), *qos);
+        }
+        session.reply(Packet::Suback(Suback {
+            pkid: sub.pkid,
+            codes,
+        }));
+        // Retained messages follow the SUBACK, for new and replaced subscriptions alike
+        // (MQTT-3.8.4-3), each flagged RETAIN (MQTT-3.3.1-8).
+        let limits = self.limits();
+        let mut retained = Vec::new();
+        for (filter, granted_qos) in granted {
+            retained.clear();
+            self.retained.matching(&filter, &mut retained);
+            for message in &retained {
+                let delivery = Delivery {
+                    message,
+                    qos: message.qos.min(granted_qos),
+                    retain: true,
+                };
+                self.deliver(key, delivery, limits);
+            }
+        }
+    }
+
+    fn on_unsubscribe(&mut self, key: SessionKey, unsub: Unsubscribe) {
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        for filter in &unsub.filters {
+            if session.subscriptions.remove(filter.as_str()).is_some() {
+                self.subscriptions.remove(filter, key);
+            }
+        }
+        // UNSUBACK even when nothing matched (MQTT-3.10.4-5).
+        session.reply(Packet::Unsuback(unsub.pkid));
+    }
+
+    fn on_local_subscribe(
+        &mut self,
+        filter: String,
+        qos: QoS,
+        sink: mpsc::Sender<Message>,
+        reply: tokio::sync::oneshot::Sender<SessionKey>,
+    ) {
+        let key = self.new_key();
+        let filter: Arc<str> = filter.into();
+        self.subscriptions.insert(&filter, key, qos);
+        self.locals.insert(
+            key,
+            LocalSubscriber {
+                filter: filter.clone(),
+                sink,
+            },
+        );
+        let _ = reply.send(key);
+        let mut retained = Vec::new();
+        self.retained.matching(&filter, &mut retained);
+        let limits = self.limits();
+        for message in &retained {
+            let delivery = Delivery {
+                message,
+                qos: message.qos.min(qos),
+                retain: true,
+            };
+            self.deliver(key, delivery, limits);
+        }
+    }
+
+    fn publish_sys(&mut self) {
+        let snapshot = super::sys::Snapshot {
+            clients_connected: self.live.len(),
+            clients_total: self.sessions.len(),
+            clients_maximum: self.max_connected,
+            subscriptions: self.subscriptions.len(),
+            retained: self.retained.len(),
+            stored: self
+                .sessions
+                .values()
+                .map(|s| s.queued_len() + s.inflight.len())
+                .sum(),
+        };
+        for message in self.sys.messages(&snapshot, &self.counters) {
+            self.route(message);
+        }
+    }
+
+    /// Closing time: every connected client's will is due, since none of them disconnected.
+    fn shutdown(&mut self) {
+        info!("broker stopping; closing {} connections", self.live.len());
+        let conns: Vec<SessionKey> = self.live.drain().map(|(_, key)| key).collect();
+        let mut wills = Vec::new();
+        for key in conns {
+            if let Some(connection) = self
+                .sessions
+                .get_mut(&key)
+                .and_then(|s| s.connection.take())
+            {
+                wills.extend(connection.will);
+                connection.handle.close();
+            }
+        }
+        for will in wills {
+            self.publish_will(will);
+        }
+    }
+}
+
+impl Session {
+    /// Sends a control packet to the client if it is connected.
+    pub(crate) fn reply(&self, packet: Packet) {
+        if let Some(conn) = &self.connection {
+            conn.handle.send_packet(packet);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! `$SYS/broker/...` statistics, named like Mosquitto's so existing dashboards and apps
+//! (MQTT Explorer, phone apps) show them. Retained, and published only when a value changed.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::codec::QoS;
+use super::counters::Counters;
+use super::message::Message;
+
+/// Figures only the router knows, taken at publish time.
+pub(crate) struct Snapshot {
+    pub clients_connected: usize,
+    pub clients_total: usize,
+    pub clients_maximum: usize,
+    pub subscriptions: usize,
+    pub retained: usize,
+    pub stored: usize,
+}
+
+pub(crate) struct SysPublisher {
+    started: Instant,
+    last: HashMap<&'static str, String>,
+}
+
+impl SysPublisher {
+    pub(crate) fn new(started: Instant) -> Self {
+        Self {
+            started,
+            last: HashMap::new(),
+        }
+    }
+
+    /// The messages whose value changed since the previous call (all of them the first time).
+    pub(crate) fn messages(&mut self, s: &Snapshot, c: &Counters) -> Vec<Message> {
+        let uptime = self.started.elapsed().as_secs();
+        let values: [(&'static str, String); 16] = [
+            (
+                "$SYS/broker/version",
+                format!("hearth {}", env!("CARGO_PKG_VERSION")),
+            ),
+            ("$SYS/broker/uptime", format!("{uptime} seconds")),
+            (
+                "$SYS/broker/clients/connected",
+                s.clients_connected.to_string(),
+            ),
+            (
+                "$SYS/broker/clients/disconnected",
+                (s.clients_total.saturating_sub(s.clients_connected)).to_string(),
+            ),
+            ("$SYS/broker/clients/total", s.clients_total.to_string()),
+            ("$SYS/broker/clients/maximum", s.clients_maximum.to_string()),
+            (
+                "$SYS/broker/subscriptions/count",
+                s.subscriptions.to_string(),
+            ),
+            (
+                "$SYS/broker/retained messages/count",
+                s.retained.to_string(),
+            ),
+            ("$SYS/broker/store/messages/count", s.stored.to_string()),
+            (
+                "$SYS/broker/messages/received",
+                Counters::get(&c.packets_received).to_string(),
+            ),
+            (
+                "$SYS/broker/messages/sent",
+                Counters::get(&c.packets_sent).to_string(),
+            ),
+            (
+                "$SYS/broker/publish/messages/received",
+                Counters::get(&c.publish_received).to_string(),
+            ),
+            (
+                "$SYS/broker/publish/messages/sent",
+                Counters::get(&c.publish_sent).to_string(),
+            ),
+            (
+                "$SYS/broker/publish/messages/dropped",
+                Counters::get(&c.publish_dropped).to_string(),
+            ),
+            (
+                "$SYS/broker/bytes/received",
+                Counters::get(&c.bytes_received).to_string(),
+            ),
+            (
+                "$SYS/broker/bytes/sent",
+                Counters::get(&c.bytes_sent).to_string(),
+            ),
+        ];
+        let mut out = Vec::new();
+        for (topic, value) in values {
+            if self.last.get(topic) != Some(&value) {
+                out.push(Message::new(
+                    topic,
+                    value.clone().into_bytes(),
+                    QoS::AtMostOnce,
+                    true,
+                ));
+                self.last.insert(topic, value);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(connected: usize) -> Snapshot {
+        Snapshot {
+            clients_connected: connected,
+            clients_total: 3,
+            clients_maximum: 3,
+            subscriptions: 4,
+            retained: 5,
+            stored: 0,
+        }
+    }
+
+    #[test]
+    fn only_changed_values_are_republished() {
+        let mut sys = SysPublisher::new(Instant::now());
+        let counters = Counters::default();
+        let first = sys.messages(&snapshot(2), &counters);
+        assert!(first.iter().all(|m| m.retain));
+        assert!(first.iter().any(|m| &*m.topic == "$SYS/broker/version"));
+        let second = sys.messages(&snapshot(1), &counters);
+        let topics: Vec<&str> = second.iter().map(|m| &*m.topic).collect();
+        assert!(topics.contains(&"$SYS/broker/clients/connected"));
+        assert!(!topics.contains(&"$SYS/broker/version"));
+    }
+}

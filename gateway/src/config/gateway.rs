@@ -1,0 +1,65 @@
+//! The `[gateway]` table: who this gateway is.
+
+use super::error::ErrorSink;
+use super::reader::TableReader;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewaySettings {
+    /// Names this gateway in its own topics (`hearth/<name>/status`).
+    pub name: String,
+}
+
+pub(crate) fn read(table: Option<TableReader>, errs: &mut ErrorSink) -> GatewaySettings {
+    let mut name = default_name();
+    if let Some(mut t) = table {
+        if let Some((text, span)) = t.string(errs, "name") {
+            match check_name(text) {
+                Ok(()) => name = text.to_string(),
+                Err(why) => errs.report(&t.key_path("name"), span, why),
+            }
+        }
+        t.finish(errs);
+    }
+    GatewaySettings { name }
+}
+
+/// The name becomes one topic level, so it must be a valid, wildcard-free level.
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if let Some(c) = name.chars().find(|c| matches!(c, '/' | '+' | '#' | '\0')) {
+        return Err(format!(
+            "\"{name}\" contains '{}', which cannot appear in one topic level; use letters, digits, '-' or '_'",
+            c.escape_default()
+        ));
+    }
+    if name.starts_with('$') {
+        return Err(format!(
+            "\"{name}\" starts with '$', which wildcard subscribers would not see"
+        ));
+    }
+    Ok(())
+}
+
+/// The host name, or `hearth` when it cannot be read or is not a valid topic level.
+fn default_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| check_name(s).is_ok())
+        .unwrap_or_else(|| "hearth".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_name;
+
+    #[test]
+    fn names_that_are_not_one_topic_level_are_refused() {
+        assert!(check_name("pi-kitchen").is_ok());
+        for bad in ["", "a/b", "a+", "#", "$sys", "a\0b"] {
+            assert!(check_name(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}

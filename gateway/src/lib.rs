@@ -1,0 +1,10 @@
+//! Hearth turns a Raspberry Pi into a home-automation sensor gateway: one process hosting the
+//! home's MQTT broker, reading sensors and switching things by rules.
+//!
+//! `main.rs` is the command line; [`daemon`] wires the parts together.
+
+pub mod broker;
+pub mod config;
+pub mod daemon;
+pub mod logging;
+pub mod status;

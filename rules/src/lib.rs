@@ -1,0 +1,4 @@
+//! Hearth's rule engine. Pure: no I/O and no clock of its own, so every behaviour is testable
+//! as a table of inputs and expected outputs.
+
+pub mod topic;
