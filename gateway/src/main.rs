@@ -79,20 +79,23 @@ fn run(config: Config) -> anyhow::Result<()> {
         .thread_name("hearth")
         .build()?;
     runtime.block_on(async {
+        // Handlers go in before anything starts, so an early SIGTERM still stops us cleanly.
+        let shutdown = shutdown_signal()?;
         let daemon = Daemon::start(config).await?;
-        daemon.run_until(shutdown_signal()).await
+        daemon.run_until(shutdown).await
     })
 }
 
-/// SIGINT (Ctrl-C) or SIGTERM (systemd, `kill`).
-async fn shutdown_signal() {
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd, `kill`).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use anyhow::Context;
     use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => log::info!("received SIGINT"),
-        _ = term.recv() => log::info!("received SIGTERM"),
-    }
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => log::info!("received SIGINT"),
+            _ = term.recv() => log::info!("received SIGTERM"),
+        }
+    })
 }

@@ -497,22 +497,30 @@ impl Router {
     }
 
     /// Closing time: every connected client's will is due, since none of them disconnected.
+    /// The wills go out first, so clients still connected (a dashboard, a phone) see them.
     fn shutdown(&mut self) {
         info!("broker stopping; closing {} connections", self.live.len());
-        let conns: Vec<SessionKey> = self.live.drain().map(|(_, key)| key).collect();
         let mut wills = Vec::new();
-        for key in conns {
+        for key in self.live.values() {
+            if let Some(connection) = self
+                .sessions
+                .get_mut(key)
+                .and_then(|s| s.connection.as_mut())
+            {
+                wills.extend(connection.will.take());
+            }
+        }
+        for will in wills {
+            self.publish_will(will);
+        }
+        for (_, key) in self.live.drain() {
             if let Some(connection) = self
                 .sessions
                 .get_mut(&key)
                 .and_then(|s| s.connection.take())
             {
-                wills.extend(connection.will);
                 connection.handle.close();
             }
-        }
-        for will in wills {
-            self.publish_will(will);
         }
     }
 }

@@ -1,0 +1,184 @@
+//! Starts `hearth run` as a child process on an ephemeral port and talks raw MQTT to it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use gateway::broker::codec::{self, Connect, Packet, Protocol, QoS, Subscribe};
+
+pub fn hearth() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hearth"))
+}
+
+/// A config file that lives as long as the value.
+pub struct TempConfig {
+    pub path: PathBuf,
+}
+
+impl TempConfig {
+    pub fn new(name: &str, text: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("hearth-test-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("hearth.toml");
+        std::fs::write(&path, text).expect("write config");
+        Self { path }
+    }
+}
+
+impl Drop for TempConfig {
+    fn drop(&mut self) {
+        if let Some(dir) = self.path.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+pub struct Daemon {
+    pub child: Child,
+    pub addr: SocketAddr,
+    /// Keeps the stderr-draining thread alive, so the daemon never blocks on a full pipe.
+    _log: mpsc::Receiver<String>,
+    _config: TempConfig,
+}
+
+impl Daemon {
+    /// Runs `hearth run` with `extra` appended to a `[broker]` table listening on port 0.
+    pub fn start(name: &str, broker_extra: &str) -> Daemon {
+        let config = TempConfig::new(
+            name,
+            &format!("[gateway]\nname = \"test\"\n\n[broker]\nlisten = \"127.0.0.1:0\"\n{broker_extra}\n"),
+        );
+        let mut child = hearth()
+            .args(["run", "--config"])
+            .arg(&config.path)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hearth");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (tx, log_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let addr = loop {
+            let line = log_rx
+                .recv_timeout(Duration::from_secs(20))
+                .expect("hearth logged its listening address");
+            if let Some(rest) = line.split("MQTT broker listening on ").nth(1) {
+                break rest.trim().parse().expect("address in log");
+            }
+        };
+        Daemon {
+            child,
+            addr,
+            _log: log_rx,
+            _config: config,
+        }
+    }
+
+    /// Resident set size of the daemon, from /proc.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("daemon is running");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc status")
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -{signal} failed");
+    }
+
+    /// Waits (bounded) for the daemon to exit and returns its exit code.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking MQTT 3.1.1 client over a plain socket, for clients that misbehave on purpose.
+pub struct RawClient {
+    pub stream: TcpStream,
+    buf: BytesMut,
+}
+
+impl RawClient {
+    pub fn connect(addr: SocketAddr, client_id: &str, will: Option<codec::LastWill>) -> RawClient {
+        let stream = TcpStream::connect(addr).expect("tcp connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("read timeout");
+        let mut c = RawClient {
+            stream,
+            buf: BytesMut::new(),
+        };
+        c.send(&Packet::Connect(Connect {
+            protocol: Protocol::V311,
+            clean_session: true,
+            keep_alive: 0,
+            client_id: client_id.into(),
+            will,
+            username: None,
+            password: None,
+        }));
+        match c.recv() {
+            Some(Packet::Connack(ack)) => assert_eq!(ack.code as u8, 0, "CONNACK refused"),
+            other => panic!("expected CONNACK, got {other:?}"),
+        }
+        c
+    }
+
+    pub fn send(&mut self, p: &Packet) {
+        let mut out = BytesMut::new();
+        p.encode(&mut out);
+        self.stream.write_all(&out).expect("write packet");
+    }
+
+    pub fn subscribe(&mut self, filter: &str, qos: QoS) {
+        self.send(&Packet::Subscribe(Subscribe {
+            pkid: 1,
+            filters: vec![(filter.into(), qos)],
+        }));
+    }
+
+    /// The next packet, or `None` on EOF or timeout.
+    pub fn recv(&mut self) -> Option<Packet> {
+        loop {
+            if let Ok(Some(p)) = codec::decode(&mut self.buf, 1 << 20) {
+                return Some(p);
+            }
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+}

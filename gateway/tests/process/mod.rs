@@ -1,0 +1,4 @@
+mod cli;
+mod harness;
+mod memory;
+mod signals;

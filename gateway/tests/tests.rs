@@ -1,0 +1,3 @@
+//! Tests of the `hearth` binary as a process: its command line, signals and memory.
+
+mod process;
