@@ -54,10 +54,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Error)]
 pub enum BrokerError {
-    #[error("cannot listen on {addr}: {source}{hint}")]
+    #[error("cannot listen on {addr}: {cause}{hint}")]
     Listen {
         addr: SocketAddr,
-        source: std::io::Error,
+        cause: std::io::Error,
         hint: &'static str,
     },
 }
@@ -77,9 +77,9 @@ impl Broker {
     pub async fn start(settings: BrokerSettings) -> Result<Broker, BrokerError> {
         let listener = TcpListener::bind(settings.listen)
             .await
-            .map_err(|source| BrokerError::Listen {
+            .map_err(|cause| BrokerError::Listen {
                 addr: settings.listen,
-                hint: match source.kind() {
+                hint: match cause.kind() {
                     std::io::ErrorKind::AddrInUse => {
                         "; another MQTT broker (such as mosquitto) may be running: stop it or change broker.listen"
                     }
@@ -88,15 +88,13 @@ impl Broker {
                     }
                     _ => "",
                 },
-                source,
+                cause,
             })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|source| BrokerError::Listen {
-                addr: settings.listen,
-                source,
-                hint: "",
-            })?;
+        let local_addr = listener.local_addr().map_err(|cause| BrokerError::Listen {
+            addr: settings.listen,
+            cause,
+            hint: "",
+        })?;
         let counters = Arc::new(Counters::default());
         let (events, inbox) = mpsc::channel(ROUTER_BACKLOG);
         let ctx = Arc::new(ConnContext {
