@@ -1,0 +1,121 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hearth-bench",
+    about = "Throughput and latency benchmark for MQTT 3.1.1 brokers over TCP"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Drive one broker that is already listening.
+    Run(RunArgs),
+    /// Start Mosquitto, rumqttd and optionally Hearth in turn and drive each.
+    Compare(CompareArgs),
+    /// Run an embedded rumqttd 0.20 broker on 127.0.0.1 in the foreground.
+    ServeRumqttd(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long)]
+    pub port: u16,
+    /// Broker name shown in the table (default: HOST:PORT).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Hearth gateway binary; started as `PATH run --config FILE`.
+    #[arg(long)]
+    pub hearth_bin: Option<PathBuf>,
+    #[arg(long, default_value = "/usr/sbin/mosquitto")]
+    pub mosquitto_bin: PathBuf,
+    /// Leave Mosquitto out.
+    #[arg(long)]
+    pub no_mosquitto: bool,
+    /// Leave rumqttd out.
+    #[arg(long)]
+    pub no_rumqttd: bool,
+    /// Seconds to wait for a started broker to accept TCP connections.
+    #[arg(long, default_value_t = 10)]
+    pub startup_timeout: u64,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[arg(long)]
+    pub port: u16,
+}
+
+/// Load shape shared by `run` and `compare`.
+#[derive(Args, Debug, Clone)]
+pub struct LoadArgs {
+    /// Messages published in each 1->1 scenario.
+    #[arg(long, default_value_t = 20_000)]
+    pub messages: u64,
+    /// Messages published in the fan-out scenario, each delivered to every
+    /// subscriber (default: --messages / 10).
+    #[arg(long)]
+    pub fanout_messages: Option<u64>,
+    /// Payload size in bytes (at least 16: sequence number + timestamp).
+    #[arg(long, default_value_t = 64)]
+    pub payload: usize,
+    /// Subscribers in the fan-out scenario.
+    #[arg(long, default_value_t = 50)]
+    pub subscribers: usize,
+    #[arg(long, value_enum, default_value_t = ScenarioSel::All)]
+    pub scenario: ScenarioSel,
+    /// Offered load in messages per second for each publisher; 0 publishes
+    /// as fast as client and broker allow, which measures throughput but
+    /// makes latency mostly queueing delay.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    /// Publisher in-flight window for QoS 1 (rumqttc `set_inflight`).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..))]
+    pub inflight: u16,
+    /// Publisher request channel capacity (rumqttc `AsyncClient::new`).
+    #[arg(long, default_value_t = 1000)]
+    pub channel_capacity: usize,
+    /// Hard limit in seconds for one scenario, publishing and draining.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+    /// A drain ends after this many milliseconds without a new delivery.
+    #[arg(long, default_value_t = 2000)]
+    pub drain_idle_ms: u64,
+    /// Tokio worker threads for all clients of this process.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Also print the table as markdown.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+impl LoadArgs {
+    pub fn fanout_count(&self) -> u64 {
+        self.fanout_messages.unwrap_or((self.messages / 10).max(1))
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScenarioSel {
+    All,
+    Qos0,
+    Qos1,
+    Fanout,
+}

@@ -1,0 +1,242 @@
+//! `run` and `compare`: drive brokers through the scenarios and print the table.
+
+use std::future::Future;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+
+use crate::brokers::{self, BrokerKind, ScratchDir};
+use crate::cli::{CompareArgs, LoadArgs, RunArgs};
+use crate::conn::Endpoint;
+use crate::cpu;
+use crate::machine;
+use crate::scenario::{self, Target};
+use crate::stats::ScenarioResult;
+use crate::table;
+
+/// `hearth-bench run`: one broker that is already listening.
+pub async fn run_one(args: RunArgs) -> Result<()> {
+    check_load(&args.load)?;
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}:{}", args.host, args.port));
+    print_header(
+        &args.load,
+        &[format!("broker: {name} at {}:{}", args.host, args.port)],
+    );
+    let endpoint = Endpoint {
+        host: args.host.clone(),
+        port: args.port,
+        payload_len: args.load.payload,
+    };
+    let run_id = run_id();
+    let work = async { Ok(drive(&name, None, endpoint, &args.load, &run_id).await) };
+    let rows = interruptible(work).await?;
+    print_tables(&rows, args.load.markdown);
+    Ok(())
+}
+
+/// `hearth-bench compare`: start each broker in turn, drive it, stop it.
+pub async fn run_all(args: CompareArgs) -> Result<()> {
+    check_load(&args.load)?;
+    let mut kinds = Vec::new();
+    let mut lines = Vec::new();
+    if !args.no_mosquitto {
+        let version = brokers::mosquitto_version(&args.mosquitto_bin)
+            .unwrap_or_else(|| "version unknown".to_string());
+        lines.push(format!(
+            "mosquitto: {} ({version}); max_inflight_messages {}, max_queued_messages {}, persistence off",
+            args.mosquitto_bin.display(),
+            brokers::MOSQUITTO_MAX_INFLIGHT,
+            brokers::MOSQUITTO_MAX_QUEUED
+        ));
+        kinds.push(BrokerKind::Mosquitto(args.mosquitto_bin.clone()));
+    }
+    if !args.no_rumqttd && cfg!(not(feature = "rumqttd")) {
+        lines.push(
+            "rumqttd: left out; this build lacks it (build with `--features rumqttd`)".to_string(),
+        );
+    }
+    if !args.no_rumqttd && cfg!(feature = "rumqttd") {
+        lines.push(
+            "rumqttd: 0.20 in a child process; 4 MiB max payload, 1000 max connections, \
+             1000-packet read batch, 10 x 100 MiB in-memory log"
+                .to_string(),
+        );
+        kinds.push(BrokerKind::Rumqttd);
+    }
+    if let Some(bin) = &args.hearth_bin {
+        lines.push(format!(
+            "hearth: {}; max_inflight {}, max_queued_messages {}",
+            bin.display(),
+            brokers::MOSQUITTO_MAX_INFLIGHT,
+            brokers::MOSQUITTO_MAX_QUEUED
+        ));
+        kinds.push(BrokerKind::Hearth(bin.clone()));
+    }
+    if kinds.is_empty() {
+        bail!("no broker selected");
+    }
+    print_header(&args.load, &lines);
+    let run_id = run_id();
+    let dir = ScratchDir::create(&run_id)?;
+    let startup = Duration::from_secs(args.startup_timeout);
+    let all = async {
+        let mut rows = Vec::new();
+        for kind in &kinds {
+            rows.extend(one_broker(kind, &dir, startup, &args.load, &run_id).await);
+        }
+        Ok(rows)
+    };
+    let rows = interruptible(all).await?;
+    print_tables(&rows, args.load.markdown);
+    Ok(())
+}
+
+async fn one_broker(
+    kind: &BrokerKind,
+    dir: &ScratchDir,
+    startup: Duration,
+    load: &LoadArgs,
+    run_id: &str,
+) -> Vec<ScenarioResult> {
+    let name = kind.name();
+    eprintln!("starting {name}");
+    // Dropped when this function returns, which kills the child.
+    let broker = match brokers::start(kind, &dir.path, startup).await {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{name}: {e:#}");
+            let mut row = ScenarioResult::empty(name, "(not started)");
+            row.notes.push(format!("{e:#}").replace('\n', " | "));
+            return vec![row];
+        }
+    };
+    let endpoint = Endpoint {
+        host: "127.0.0.1".to_string(),
+        port: broker.port,
+        payload_len: load.payload,
+    };
+    drive(name, Some(broker.pid()), endpoint, load, run_id).await
+}
+
+/// Runs every selected scenario against one broker. `broker_pid` lets the
+/// progress lines show the broker's CPU time next to this process's.
+async fn drive(
+    name: &str,
+    broker_pid: Option<u32>,
+    endpoint: Endpoint,
+    load: &LoadArgs,
+    run_id: &str,
+) -> Vec<ScenarioResult> {
+    let target = Target {
+        broker: name,
+        endpoint,
+        load,
+        run_id,
+    };
+    let mut rows = Vec::new();
+    for scenario in scenario::plan(load) {
+        eprintln!("  {name}: {}", scenario.label);
+        let wall = Instant::now();
+        let (bench_cpu, broker_cpu) = (cpu::seconds(None), broker_pid.and_then(cpu::seconds_of));
+        let row = scenario::run(&target, &scenario).await;
+        let spent = |before: Option<f64>, now: Option<f64>| match (before, now) {
+            (Some(b), Some(n)) => format!("{:.2} s", n - b),
+            _ => "n/a".to_string(),
+        };
+        eprintln!(
+            "    sent {} delivered {} loss {} dup {}; publisher {} msgs/s; \
+             cpu bench {}, broker {} in {:.2} s{}",
+            row.sent,
+            row.delivered,
+            row.loss(),
+            row.duplicates,
+            row.publish_rate
+                .map_or("-".to_string(), |r| format!("{r:.0}")),
+            spent(bench_cpu, cpu::seconds(None)),
+            spent(broker_cpu, broker_pid.and_then(cpu::seconds_of)),
+            wall.elapsed().as_secs_f64(),
+            if row.notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", row.notes.join("; "))
+            }
+        );
+        rows.push(row);
+        // Let the broker settle the previous scenario's disconnects.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    rows
+}
+
+/// Runs `work` unless Ctrl-C or SIGTERM comes first; either way the
+/// future is dropped, and with it any broker child it owns.
+async fn interruptible<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing SIGTERM handler")?;
+    tokio::select! {
+        result = work => result,
+        _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+        _ = term.recv() => bail!("terminated"),
+    }
+}
+
+fn check_load(load: &LoadArgs) -> Result<()> {
+    if load.messages == 0 || load.fanout_count() == 0 {
+        bail!("--messages and --fanout-messages must be at least 1");
+    }
+    if load.subscribers == 0 {
+        bail!("--subscribers must be at least 1");
+    }
+    if load.channel_capacity == 0 {
+        bail!("--channel-capacity must be at least 1");
+    }
+    Ok(())
+}
+
+fn print_header(load: &LoadArgs, brokers: &[String]) {
+    println!("hearth-bench, {}", machine::utc_now());
+    println!("machine: {}", machine::description());
+    println!(
+        "load: 1->1 {} msgs; fan-out {} msgs x {} subscribers (QoS 0, filter bench/fan/<run>/+); \
+         payload {} B; offered load {}; QoS 1 publisher in-flight {}; request channel {}; \
+         client threads {}; drain idle {} ms; scenario timeout {} s",
+        load.messages,
+        load.fanout_count(),
+        load.subscribers,
+        load.payload.max(crate::payload::HEADER_LEN),
+        if load.rate == 0 {
+            "unlimited (flood: latency is mostly queueing)".to_string()
+        } else {
+            format!("{} msgs/s per publisher", load.rate)
+        },
+        load.inflight,
+        load.channel_capacity,
+        load.threads,
+        load.drain_idle_ms,
+        load.timeout
+    );
+    println!("client: rumqttc 0.25, TCP_NODELAY on, MQTT 3.1.1, clean sessions");
+    for line in brokers {
+        println!("{line}");
+    }
+    println!();
+}
+
+fn print_tables(rows: &[ScenarioResult], markdown: bool) {
+    print!("{}", table::plain(rows));
+    if markdown {
+        println!();
+        print!("{}", table::markdown(rows));
+    }
+}
+
+/// Short id unique to this process, used in topics, client ids and file names.
+fn run_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{:x}{:05x}", std::process::id(), nanos & 0xf_ffff)
+}

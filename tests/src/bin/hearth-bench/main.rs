@@ -1,0 +1,54 @@
+//! Throughput and latency benchmark for MQTT 3.1.1 brokers over TCP.
+//!
+//! `run` drives one broker that is already listening, `compare` starts
+//! Mosquitto, an embedded rumqttd and optionally Hearth one after the other
+//! and drives each, `serve-rumqttd` is the embedded peer broker itself.
+
+mod brokers;
+mod cli;
+mod clock;
+mod compare;
+mod conn;
+mod cpu;
+#[cfg(feature = "rumqttd")]
+mod embedded;
+mod machine;
+mod payload;
+mod publisher;
+mod scenario;
+mod stats;
+mod subscriber;
+mod table;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> Result<()> {
+    // Start the shared clock before anything is timed against it.
+    clock::now_ns();
+    let cli = Cli::parse();
+    match cli.command {
+        #[cfg(feature = "rumqttd")]
+        Command::ServeRumqttd(args) => embedded::serve(args.port),
+        #[cfg(not(feature = "rumqttd"))]
+        Command::ServeRumqttd(_) => {
+            anyhow::bail!(
+                "this hearth-bench was built without rumqttd; rebuild with `--features rumqttd`"
+            )
+        }
+        Command::Run(args) => runtime(args.load.threads)?.block_on(compare::run_one(args)),
+        Command::Compare(args) => runtime(args.load.threads)?.block_on(compare::run_all(args)),
+    }
+}
+
+/// One shared runtime for publisher and subscribers, sized small so the
+/// broker under test keeps a fair share of the machine's cores.
+fn runtime(threads: usize) -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
+        .context("building the tokio runtime")
+}
