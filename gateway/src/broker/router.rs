@@ -343,9 +343,9 @@ impl Router {
         if !first_time {
             return;
         }
-        if p.topic.starts_with('$') {
+        if p.topic == "$SYS" || p.topic.starts_with("$SYS/") {
             // `$SYS` belongs to the broker; clients may not forge its statistics.
-            debug!("ignored client publish to a $ topic topic={}", p.topic);
+            debug!("ignored client publish to $SYS topic={}", p.topic);
             return;
         }
         self.route(Message::new(p.topic, p.payload, p.qos, p.retain));

@@ -1,0 +1,94 @@
+//! Starts the real gateway in-process on an ephemeral port: the same `Daemon` that `hearth run`
+//! starts, configured through the same TOML reader.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use gateway::broker::BrokerHandle;
+use gateway::config::Config;
+use gateway::daemon::Daemon;
+
+/// Broker limits a test may change.
+#[derive(Clone, Debug)]
+pub struct BrokerOptions {
+    /// How long a socket may stay open without sending CONNECT.
+    pub connect_timeout: Duration,
+    /// QoS 1/2 messages in flight per client.
+    pub max_inflight: usize,
+    /// Messages queued per client beyond those in flight.
+    pub max_queued_messages: usize,
+    /// Period of `$SYS` updates.
+    pub sys_interval: Duration,
+    /// Largest accepted packet, in bytes.
+    pub max_packet_size: usize,
+}
+
+impl Default for BrokerOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            max_inflight: 20,
+            max_queued_messages: 1000,
+            sys_interval: Duration::from_secs(10),
+            max_packet_size: 1 << 20,
+        }
+    }
+}
+
+/// A running gateway; it stops with the test's runtime.
+pub struct TestBroker {
+    addr: SocketAddr,
+    daemon: Option<Daemon>,
+}
+
+impl TestBroker {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The in-process publish/subscribe handle of the running broker.
+    pub fn handle(&self) -> BrokerHandle {
+        match &self.daemon {
+            Some(d) => d.broker(),
+            None => panic!("broker already stopped"),
+        }
+    }
+
+    /// Stops the gateway as SIGTERM would: offline status, due wills, connections closed.
+    pub async fn stop(&mut self) {
+        if let Some(d) = self.daemon.take() {
+            d.stop().await;
+        }
+    }
+}
+
+/// The gateway name the test configuration uses.
+pub const GATEWAY_NAME: &str = "test";
+
+/// The gateway's own retained availability topic: a `#` subscriber receives it too.
+pub const GATEWAY_STATUS_TOPIC: &str = "hearth/test/status";
+
+pub async fn start_broker(opts: BrokerOptions) -> TestBroker {
+    let text = format!(
+        "[gateway]\nname = \"{GATEWAY_NAME}\"\n\n[broker]\nlisten = \"127.0.0.1:0\"\n\
+         connect_timeout = \"{}ms\"\nmax_inflight = {}\nmax_queued_messages = {}\n\
+         sys_interval = \"{}ms\"\nmax_packet_size = {}\n",
+        opts.connect_timeout.as_millis(),
+        opts.max_inflight,
+        opts.max_queued_messages,
+        opts.sys_interval.as_millis(),
+        opts.max_packet_size,
+    );
+    let config = match Config::parse(&text, "test config") {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    let daemon = match Daemon::start(config).await {
+        Ok(d) => d,
+        Err(e) => panic!("gateway did not start: {e:#}"),
+    };
+    TestBroker {
+        addr: daemon.broker_addr(),
+        daemon: Some(daemon),
+    }
+}

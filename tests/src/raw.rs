@@ -1,0 +1,305 @@
+//! A byte-level MQTT client: sends exactly what a test asks and decodes
+//! what the server answers. Every wait is bounded.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{timeout_at, Instant};
+
+use crate::decode::{decode, Packet, Publish};
+use crate::encode::{self, Connect};
+use crate::WAIT;
+
+/// Longest a `collect` may run even if messages keep coming.
+const COLLECT_LIMIT: Duration = Duration::from_secs(30);
+
+pub struct RawClient {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    /// Packets read while waiting for something else, handed out first.
+    backlog: VecDeque<Packet>,
+    next_pkid: u16,
+}
+
+/// Outcome of one read attempt.
+enum Read {
+    Packet(Packet),
+    Timeout,
+    Closed,
+}
+
+impl RawClient {
+    /// Opens a TCP connection and sends nothing.
+    pub async fn tcp(addr: SocketAddr) -> Self {
+        let stream = tokio::time::timeout(WAIT, TcpStream::connect(addr))
+            .await
+            .expect("TCP connect timed out")
+            .expect("TCP connect failed");
+        stream.set_nodelay(true).expect("set TCP_NODELAY");
+        Self {
+            stream,
+            buf: Vec::new(),
+            backlog: VecDeque::new(),
+            next_pkid: 0,
+        }
+    }
+
+    /// MQTT 3.1.1 clean-session connection that must be accepted.
+    pub async fn connect(addr: SocketAddr, client_id: &str) -> Self {
+        Self::connect_with(addr, &Connect::new(client_id)).await.0
+    }
+
+    /// Sends `connect`, asserts CONNACK 0 and returns the session-present flag.
+    pub async fn connect_with(addr: SocketAddr, connect: &Connect) -> (Self, bool) {
+        let mut client = Self::tcp(addr).await;
+        client.send(&connect.encode()).await;
+        match client.recv().await {
+            Packet::ConnAck {
+                session_present,
+                code: 0,
+            } => (client, session_present),
+            other => panic!("expected CONNACK 0, got {other:?}"),
+        }
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.try_send(bytes).await.expect("send to broker");
+    }
+
+    /// Sends without failing the test: the broker may already have closed.
+    pub async fn try_send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        tokio::time::timeout(WAIT, self.stream.write_all(bytes))
+            .await
+            .map_err(|_| std::io::Error::other("send timed out"))?
+    }
+
+    pub fn next_pkid(&mut self) -> u16 {
+        self.next_pkid = self.next_pkid.checked_add(1).unwrap_or(1);
+        self.next_pkid
+    }
+
+    async fn read(&mut self, deadline: Instant) -> Read {
+        if let Some(packet) = self.backlog.pop_front() {
+            return Read::Packet(packet);
+        }
+        loop {
+            match decode(&self.buf) {
+                Ok(Some((packet, used))) => {
+                    self.buf.drain(..used);
+                    return Read::Packet(packet);
+                }
+                Ok(None) => {}
+                Err(e) => panic!("broker sent an invalid packet: {e}"),
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            match timeout_at(deadline, self.stream.read(&mut chunk)).await {
+                Err(_) => return Read::Timeout,
+                Ok(Ok(0)) | Ok(Err(_)) => return Read::Closed,
+                Ok(Ok(n)) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// Next packet, or `None` if none arrives within `within`. Panics on close.
+    pub async fn try_recv(&mut self, within: Duration) -> Option<Packet> {
+        match self.read(Instant::now() + within).await {
+            Read::Packet(p) => Some(p),
+            Read::Timeout => None,
+            Read::Closed => panic!("connection closed while waiting for a packet"),
+        }
+    }
+
+    /// Next packet; panics if none arrives within `WAIT`.
+    pub async fn recv(&mut self) -> Packet {
+        self.try_recv(WAIT)
+            .await
+            .expect("no packet from broker within WAIT")
+    }
+
+    /// Next packet, which must be a PUBLISH. Does not acknowledge it.
+    pub async fn recv_publish(&mut self) -> Publish {
+        match self.recv().await {
+            Packet::Publish(p) => p,
+            other => panic!("expected PUBLISH, got {other:?}"),
+        }
+    }
+
+    /// Waits for `want`, keeping any other packets for later reads.
+    async fn recv_expected(&mut self, want: impl Fn(&Packet) -> bool, what: &str) -> Packet {
+        let deadline = Instant::now() + WAIT;
+        let mut skipped = Vec::new();
+        loop {
+            match self.read(deadline).await {
+                Read::Packet(p) if want(&p) => {
+                    for skipped in skipped.into_iter().rev() {
+                        self.backlog.push_front(skipped);
+                    }
+                    return p;
+                }
+                Read::Packet(p) => skipped.push(p),
+                Read::Timeout => panic!("no {what} within WAIT (got {skipped:?})"),
+                Read::Closed => panic!("connection closed while waiting for {what}"),
+            }
+        }
+    }
+
+    /// Asserts the broker closes the connection within `within`;
+    /// returns the packets it sent before closing.
+    pub async fn expect_closed(&mut self, within: Duration) -> Vec<Packet> {
+        let deadline = Instant::now() + within;
+        let mut got = Vec::new();
+        loop {
+            match self.read(deadline).await {
+                Read::Packet(p) => got.push(p),
+                Read::Closed => return got,
+                Read::Timeout => panic!("connection still open after {within:?} (got {got:?})"),
+            }
+        }
+    }
+
+    /// Asserts nothing arrives and the connection stays open for `dur`.
+    pub async fn expect_silence(&mut self, dur: Duration) {
+        match self.read(Instant::now() + dur).await {
+            Read::Timeout => {}
+            Read::Packet(p) => panic!("expected silence, got {p:?}"),
+            Read::Closed => panic!("expected silence, connection closed"),
+        }
+    }
+
+    /// Subscribes to one filter and returns the granted return code.
+    pub async fn subscribe(&mut self, filter: &str, qos: u8) -> u8 {
+        self.subscribe_many(&[(filter, qos)]).await[0]
+    }
+
+    /// Sends one SUBSCRIBE and returns the SUBACK return codes.
+    pub async fn subscribe_many(&mut self, filters: &[(&str, u8)]) -> Vec<u8> {
+        let pkid = self.next_pkid();
+        self.send(&encode::subscribe(pkid, filters)).await;
+        let ack = self
+            .recv_expected(|p| matches!(p, Packet::SubAck { .. }), "SUBACK")
+            .await;
+        let Packet::SubAck { pkid: got, codes } = ack else {
+            unreachable!()
+        };
+        assert_eq!(got, pkid, "SUBACK packet id (MQTT-3.8.4-2)");
+        assert_eq!(
+            codes.len(),
+            filters.len(),
+            "one return code per filter (MQTT-3.8.4-5)"
+        );
+        codes
+    }
+
+    pub async fn unsubscribe(&mut self, filter: &str) {
+        let pkid = self.next_pkid();
+        self.send(&encode::unsubscribe(pkid, &[filter])).await;
+        let ack = self
+            .recv_expected(|p| matches!(p, Packet::UnsubAck(_)), "UNSUBACK")
+            .await;
+        assert_eq!(
+            ack,
+            Packet::UnsubAck(pkid),
+            "UNSUBACK packet id (MQTT-3.10.4-4)"
+        );
+    }
+
+    /// Publishes and completes the QoS 1/2 handshake.
+    pub async fn publish(&mut self, topic: &str, payload: impl AsRef<[u8]>, qos: u8, retain: bool) {
+        let pkid = if qos > 0 { self.next_pkid() } else { 0 };
+        self.send(&encode::publish(
+            topic,
+            payload.as_ref(),
+            qos,
+            retain,
+            false,
+            pkid,
+        ))
+        .await;
+        match qos {
+            0 => {}
+            1 => {
+                let ack = self
+                    .recv_expected(|p| matches!(p, Packet::PubAck(_)), "PUBACK")
+                    .await;
+                assert_eq!(ack, Packet::PubAck(pkid));
+            }
+            _ => {
+                let rec = self
+                    .recv_expected(|p| matches!(p, Packet::PubRec(_)), "PUBREC")
+                    .await;
+                assert_eq!(rec, Packet::PubRec(pkid));
+                self.send(&encode::pubrel(pkid)).await;
+                let comp = self
+                    .recv_expected(|p| matches!(p, Packet::PubComp(_)), "PUBCOMP")
+                    .await;
+                assert_eq!(comp, Packet::PubComp(pkid));
+            }
+        }
+    }
+
+    /// Round trip through the broker: every packet sent before it is processed.
+    pub async fn ping(&mut self) {
+        self.send(&encode::pingreq()).await;
+        self.recv_expected(|p| *p == Packet::PingResp, "PINGRESP")
+            .await;
+    }
+
+    /// Completes the receiver side of the handshake for `p` (PUBACK, or
+    /// PUBREC / PUBREL / PUBCOMP with the PUBREL checked).
+    pub async fn ack(&mut self, p: &Publish) {
+        match p.qos {
+            1 => self.send(&encode::puback(p.pkid)).await,
+            2 => {
+                self.send(&encode::pubrec(p.pkid)).await;
+                let rel = self
+                    .recv_expected(|x| matches!(x, Packet::PubRel(_)), "PUBREL")
+                    .await;
+                assert_eq!(rel, Packet::PubRel(p.pkid), "PUBREL packet id");
+                self.send(&encode::pubcomp(p.pkid)).await;
+            }
+            _ => {}
+        }
+    }
+
+    /// Next PUBLISH within `within`, acknowledged as its QoS requires.
+    pub async fn next_publish(&mut self, within: Duration) -> Option<Publish> {
+        match self.read(Instant::now() + within).await {
+            Read::Packet(Packet::Publish(p)) => {
+                self.ack(&p).await;
+                Some(p)
+            }
+            Read::Packet(other) => panic!("expected PUBLISH, got {other:?}"),
+            Read::Timeout => None,
+            Read::Closed => panic!("connection closed while collecting messages"),
+        }
+    }
+
+    /// Collects messages until `count` arrived or none came for `quiet`.
+    pub async fn collect(&mut self, count: usize, quiet: Duration) -> Vec<Publish> {
+        let limit = Instant::now() + COLLECT_LIMIT;
+        let mut got = Vec::new();
+        while got.len() < count && Instant::now() < limit {
+            match self.next_publish(quiet).await {
+                Some(p) => got.push(p),
+                None => break,
+            }
+        }
+        got
+    }
+
+    /// Sends DISCONNECT and closes (MQTT-3.14.4-1), then waits for the
+    /// broker's close, which proves the DISCONNECT was processed.
+    pub async fn disconnect(mut self) {
+        self.send(&encode::disconnect()).await;
+        let _ = self.stream.shutdown().await;
+        self.expect_closed(WAIT).await;
+    }
+
+    /// Drops the connection with a TCP reset instead of a FIN.
+    pub fn reset(self) {
+        self.stream.set_zero_linger().expect("set SO_LINGER 0");
+    }
+}
