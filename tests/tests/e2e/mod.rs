@@ -1,5 +1,7 @@
 mod connect;
+mod gateway;
 mod malformed;
+mod mosquitto_clients;
 mod qos;
 mod retained;
 mod session;

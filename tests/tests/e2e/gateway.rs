@@ -1,0 +1,159 @@
+//! The gateway around the broker: its in-process publish/subscribe handle and its own status.
+
+use std::time::Duration;
+
+use gateway::broker::{LocalError, QoS as LocalQoS};
+use rumqttc::QoS;
+use tests::{
+    mqtt_options, start_broker, BrokerOptions, MqttClient, RawClient, GATEWAY_STATUS_TOPIC, QUIET,
+    WAIT,
+};
+
+#[tokio::test]
+async fn gateway_announces_online_retained_and_offline_when_stopped() {
+    let mut b = start_broker(BrokerOptions::default()).await;
+    let mut phone = RawClient::connect(b.addr(), "phone").await;
+    phone.subscribe("hearth/+/status", 1).await;
+    let online = phone.recv_publish().await;
+    assert_eq!(online.topic, GATEWAY_STATUS_TOPIC);
+    assert_eq!(online.payload_str(), "online");
+    assert!(
+        online.retain,
+        "a phone sees the status the moment it subscribes"
+    );
+
+    b.stop().await;
+    let offline = phone
+        .next_publish(WAIT)
+        .await
+        .expect("offline before close");
+    assert_eq!(offline.payload_str(), "offline");
+    phone.expect_closed(WAIT).await;
+}
+
+#[tokio::test]
+async fn in_process_subscriber_receives_network_publishes_with_wildcards() {
+    let b = start_broker(BrokerOptions::default()).await;
+    let mut readings = b
+        .handle()
+        .subscribe("+/Fridge/#", LocalQoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
+    let (node, _) = MqttClient::connect(mqtt_options(b.addr(), "esp-kitchen")).await;
+    node.publish("Kitchen/Fridge/temperature", QoS::AtLeastOnce, false, "4.2")
+        .await;
+    node.publish("Kitchen/Oven/temperature", QoS::AtLeastOnce, false, "180")
+        .await;
+    node.publish("Garage/Fridge/door", QoS::AtMostOnce, false, "closed")
+        .await;
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let m = tokio::time::timeout(WAIT, readings.recv())
+            .await
+            .expect("message within WAIT")
+            .expect("broker running");
+        got.push((m.topic.to_string(), m.payload.to_vec(), m.qos));
+    }
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "Garage/Fridge/door".into(),
+                b"closed".to_vec(),
+                LocalQoS::AtMostOnce
+            ),
+            (
+                "Kitchen/Fridge/temperature".into(),
+                b"4.2".to_vec(),
+                LocalQoS::AtLeastOnce
+            ),
+        ]
+    );
+    assert!(
+        tokio::time::timeout(QUIET, readings.recv()).await.is_err(),
+        "the oven reading does not match"
+    );
+}
+
+#[tokio::test]
+async fn in_process_retained_publish_reaches_a_phone_that_connects_later() {
+    let b = start_broker(BrokerOptions::default()).await;
+    b.handle()
+        .publish(
+            "Kitchen/Fridge/temperature",
+            "4.5",
+            LocalQoS::AtLeastOnce,
+            true,
+        )
+        .await
+        .expect("publish");
+    let (mut phone, _) = MqttClient::connect(mqtt_options(b.addr(), "phone")).await;
+    phone.subscribe("Kitchen/#", QoS::AtLeastOnce).await;
+    let got = phone.collect(1, WAIT).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].topic, "Kitchen/Fridge/temperature");
+    assert_eq!(&got[0].payload[..], b"4.5");
+    assert!(got[0].retain);
+}
+
+#[tokio::test]
+async fn in_process_subscriber_gets_retained_messages_first() {
+    let b = start_broker(BrokerOptions::default()).await;
+    let handle = b.handle();
+    handle
+        .publish("Hall/door", "open", LocalQoS::AtMostOnce, true)
+        .await
+        .expect("publish");
+    let mut sub = handle
+        .subscribe("Hall/#", LocalQoS::AtMostOnce)
+        .await
+        .expect("subscribe");
+    let m = tokio::time::timeout(WAIT, sub.recv())
+        .await
+        .expect("retained within WAIT")
+        .expect("broker running");
+    assert!(m.retain);
+    assert_eq!(&m.payload[..], b"open");
+}
+
+#[tokio::test]
+async fn in_process_api_rejects_invalid_topics_and_filters() {
+    let b = start_broker(BrokerOptions::default()).await;
+    let h = b.handle();
+    let bad_topic = h.publish("a/+/b", "x", LocalQoS::AtMostOnce, false).await;
+    assert!(
+        matches!(bad_topic, Err(LocalError::InvalidTopic { .. })),
+        "{bad_topic:?}"
+    );
+    let bad_filter = h.subscribe("a/#/b", LocalQoS::AtMostOnce).await;
+    assert!(matches!(bad_filter, Err(LocalError::InvalidFilter { .. })));
+}
+
+/// An ESP8266-like node on rumqttc (MQTT 3.1.1, keepalive, Last Will) whose network vanishes:
+/// a phone on rumqttc sees it go offline.
+#[tokio::test]
+async fn rumqttc_node_losing_its_network_goes_offline_for_a_rumqttc_phone() {
+    let b = start_broker(BrokerOptions::default()).await;
+    let (mut phone, _) = MqttClient::connect(mqtt_options(b.addr(), "phone")).await;
+    phone.subscribe("home/esp-1/status", QoS::AtLeastOnce).await;
+
+    let mut opts = mqtt_options(b.addr(), "esp-1");
+    opts.set_keep_alive(Duration::from_secs(5))
+        .set_last_will(rumqttc::LastWill::new(
+            "home/esp-1/status",
+            "offline",
+            QoS::AtLeastOnce,
+            true,
+        ));
+    let (node, _) = MqttClient::connect(opts).await;
+    node.publish("home/esp-1/status", QoS::AtLeastOnce, true, "online")
+        .await;
+    let online = phone.collect(1, WAIT).await;
+    assert_eq!(&online[0].payload[..], b"online");
+
+    drop(node); // aborts the client's event loop: the socket closes without DISCONNECT
+    let offline = phone.collect(1, WAIT).await;
+    assert_eq!(offline.len(), 1, "will published");
+    assert_eq!(&offline[0].payload[..], b"offline");
+}

@@ -1,0 +1,102 @@
+//! Debian's mosquitto_pub and mosquitto_sub against the gateway: third-party clients a user
+//! reaches for first.
+
+use std::net::SocketAddr;
+use std::process::{Command, Output};
+
+use tests::{start_broker, BrokerOptions};
+
+/// Runs a mosquitto client off the async runtime; `-W` bounds every wait inside it.
+async fn run(program: &'static str, addr: SocketAddr, args: &[&str]) -> Output {
+    let mut cmd = Command::new(program);
+    cmd.args(["-h", &addr.ip().to_string(), "-p", &addr.port().to_string()])
+        .args(args);
+    tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .unwrap_or_else(|e| {
+            panic!("cannot run {program} ({e}); install Debian's mosquitto-clients")
+        })
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mosquitto_pub_retained_reading_reaches_mosquitto_sub() {
+    let b = start_broker(BrokerOptions::default()).await;
+    let published = run(
+        "mosquitto_pub",
+        b.addr(),
+        &[
+            "-t",
+            "Kitchen/Fridge/temperature",
+            "-m",
+            "4.2",
+            "-r",
+            "-q",
+            "1",
+        ],
+    )
+    .await;
+    stdout(&published);
+    let got = run(
+        "mosquitto_sub",
+        b.addr(),
+        &[
+            "-t",
+            "Kitchen/+/temperature",
+            "-v",
+            "-C",
+            "1",
+            "-W",
+            "5",
+            "-q",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(stdout(&got).trim(), "Kitchen/Fridge/temperature 4.2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mosquitto_sub_reads_sys_statistics() {
+    let b = start_broker(BrokerOptions::default()).await;
+    let got = run(
+        "mosquitto_sub",
+        b.addr(),
+        &["-t", "$SYS/broker/version", "-v", "-C", "1", "-W", "5"],
+    )
+    .await;
+    let line = stdout(&got);
+    assert!(line.starts_with("$SYS/broker/version hearth "), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mosquitto_sub_with_mqtt_31_works() {
+    let b = start_broker(BrokerOptions::default()).await;
+    let got = run(
+        "mosquitto_sub",
+        b.addr(),
+        &[
+            "-V",
+            "mqttv31",
+            "-t",
+            "hearth/+/status",
+            "-v",
+            "-C",
+            "1",
+            "-W",
+            "5",
+        ],
+    )
+    .await;
+    assert_eq!(stdout(&got).trim(), "hearth/test/status online");
+}
