@@ -379,12 +379,21 @@ impl Router {
             let mut m = delivery.message.clone();
             m.qos = delivery.qos;
             m.retain = delivery.retain;
-            if local.sink.try_send(m).is_err() && !local.sink.is_closed() {
-                Counters::add(&self.counters.publish_dropped, 1);
-                warn!(
-                    "in-process subscriber is not keeping up; message dropped filter={}",
-                    local.filter
-                );
+            match local.sink.try_send(m) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    Counters::add(&self.counters.publish_dropped, 1);
+                    warn!(
+                        "in-process subscriber is not keeping up; message dropped filter={}",
+                        local.filter
+                    );
+                }
+                // Its `Subscription` was dropped and the unsubscribe did not get through.
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    if let Some(local) = self.locals.remove(&key) {
+                        self.subscriptions.remove(&local.filter, key);
+                    }
+                }
             }
         }
     }
