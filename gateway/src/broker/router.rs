@@ -152,7 +152,7 @@ impl Router {
             return Self::refuse(&handle, ConnectReturnCode::IdentifierRejected);
         }
         let client_id: Arc<str> = if connect.client_id.is_empty() {
-            format!("auto-{conn}").into()
+            self.assign_client_id(conn)
         } else {
             connect.client_id.as_str().into()
         };
@@ -213,6 +213,19 @@ impl Router {
             "client connected client={client_id} conn={conn} clean_session={} keepalive={}s session_present={session_present}",
             connect.clean_session, connect.keep_alive
         );
+    }
+
+    /// An id for a client that sent none (clean session only), never one already in use, so it
+    /// cannot take over another client's session.
+    fn assign_client_id(&self, conn: ConnId) -> Arc<str> {
+        let base = format!("hearth-auto-{conn}");
+        let mut candidate = base.clone();
+        let mut n = 1;
+        while self.by_client_id.contains_key(candidate.as_str()) {
+            candidate = format!("{base}-{n}");
+            n += 1;
+        }
+        candidate.into()
     }
 
     /// A second CONNECT with the same client id closes the first connection and publishes the
@@ -426,20 +439,25 @@ impl Router {
             codes,
         }));
         // Retained messages follow the SUBACK, for new and replaced subscriptions alike
-        // (MQTT-3.8.4-3), each flagged RETAIN (MQTT-3.3.1-8).
-        let limits = self.limits();
-        let mut retained = Vec::new();
+        // (MQTT-3.8.4-3).
         for (filter, granted_qos) in granted {
-            retained.clear();
-            self.retained.matching(&filter, &mut retained);
-            for message in &retained {
-                let delivery = Delivery {
-                    message,
-                    qos: message.qos.min(granted_qos),
-                    retain: true,
-                };
-                self.deliver(key, delivery, limits);
-            }
+            self.deliver_retained(key, &filter, granted_qos);
+        }
+    }
+
+    /// Sends a new subscription every retained message it matches, each flagged RETAIN
+    /// (MQTT-3.3.1-8).
+    fn deliver_retained(&mut self, key: SessionKey, filter: &str, granted: QoS) {
+        let mut retained = Vec::new();
+        self.retained.matching(filter, &mut retained);
+        let limits = self.limits();
+        for message in &retained {
+            let delivery = Delivery {
+                message,
+                qos: message.qos.min(granted),
+                retain: true,
+            };
+            self.deliver(key, delivery, limits);
         }
     }
 
@@ -474,17 +492,7 @@ impl Router {
             },
         );
         let _ = reply.send(key);
-        let mut retained = Vec::new();
-        self.retained.matching(&filter, &mut retained);
-        let limits = self.limits();
-        for message in &retained {
-            let delivery = Delivery {
-                message,
-                qos: message.qos.min(qos),
-                retain: true,
-            };
-            self.deliver(key, delivery, limits);
-        }
+        self.deliver_retained(key, &filter, qos);
     }
 
     fn publish_sys(&mut self) {

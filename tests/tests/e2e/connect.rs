@@ -88,6 +88,26 @@ async fn empty_client_id_with_clean_session_is_accepted() {
     c.ping().await;
 }
 
+// The id the broker assigns (MQTT-3.1.3-6) must be unique: an anonymous client must never
+// take over a client that happens to use an id of the assigned form.
+#[tokio::test]
+async fn assigned_client_ids_never_take_over_an_existing_client() {
+    let b = broker().await;
+    // Connections are numbered in order from 1: these eight take 1..=8 and name themselves
+    // after 5..=12, which is what the four anonymous ones (9..=12) would be assigned.
+    let mut named = Vec::new();
+    for i in 5..=12 {
+        named.push(RawClient::connect(b.addr(), &format!("hearth-auto-{i}")).await);
+    }
+    let mut anonymous = Vec::new();
+    for _ in 0..4 {
+        anonymous.push(RawClient::connect_with(b.addr(), &Connect::new("")).await.0);
+    }
+    for c in named.iter_mut().chain(anonymous.iter_mut()) {
+        c.ping().await;
+    }
+}
+
 // MQTT-3.1.3-8: zero-length id without clean session -> CONNACK 0x02, then
 // close (MQTT-3.2.2-5).
 #[tokio::test]
