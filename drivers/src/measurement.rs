@@ -12,6 +12,26 @@ pub enum Quantity {
 }
 
 impl Quantity {
+    pub const ALL: [Quantity; 4] = [
+        Quantity::Temperature,
+        Quantity::Humidity,
+        Quantity::Pressure,
+        Quantity::Co2,
+    ];
+
+    /// The quantity named by its topic suffix (`"co2"`), as configs write it.
+    pub fn from_name(name: &str) -> Option<Quantity> {
+        Quantity::ALL.into_iter().find(|q| q.topic_suffix() == name)
+    }
+
+    /// Digits after the decimal point that the common sensors actually resolve.
+    pub fn default_decimals(self) -> u32 {
+        match self {
+            Quantity::Temperature | Quantity::Humidity | Quantity::Pressure => 1,
+            Quantity::Co2 => 0,
+        }
+    }
+
     /// The topic suffix under a sensor's base topic (`Kitchen/Fridge/temperature`).
     pub fn topic_suffix(self) -> &'static str {
         match self {
@@ -52,15 +72,14 @@ mod tests {
 
     #[test]
     fn each_quantity_has_a_distinct_topic_suffix() {
-        let all = [
-            Quantity::Temperature,
-            Quantity::Humidity,
-            Quantity::Pressure,
-            Quantity::Co2,
-        ];
-        let mut suffixes: Vec<_> = all.iter().map(|q| q.topic_suffix()).collect();
+        let mut suffixes: Vec<_> = Quantity::ALL.iter().map(|q| q.topic_suffix()).collect();
+        suffixes.sort_unstable();
         suffixes.dedup();
-        assert_eq!(suffixes.len(), all.len());
+        assert_eq!(suffixes.len(), Quantity::ALL.len());
+        for q in Quantity::ALL {
+            assert_eq!(Quantity::from_name(q.topic_suffix()), Some(q));
+        }
+        assert_eq!(Quantity::from_name("heat"), None);
         assert_eq!(Quantity::Co2.unit(), "ppm");
     }
 }

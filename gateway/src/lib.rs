@@ -7,4 +7,5 @@ pub mod broker;
 pub mod config;
 pub mod daemon;
 pub mod logging;
+pub mod sensors;
 pub mod status;

@@ -7,6 +7,7 @@ mod broker;
 mod error;
 mod gateway;
 mod reader;
+mod sensor;
 
 use std::path::Path;
 
@@ -14,13 +15,33 @@ pub use error::{ConfigError, ConfigErrors};
 pub use gateway::GatewaySettings;
 
 use crate::broker::BrokerSettings;
+use crate::sensors::settings::SensorSettings;
 use error::ErrorSink;
 use reader::TableReader;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub gateway: GatewaySettings,
     pub broker: BrokerSettings,
+    pub sensors: Vec<SensorSettings>,
+    pub discovery: DiscoverySettings,
+}
+
+/// Home Assistant MQTT discovery (`[homeassistant]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoverySettings {
+    pub enabled: bool,
+    /// Home Assistant's discovery prefix (its default is `homeassistant`).
+    pub prefix: String,
+}
+
+impl Default for DiscoverySettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            prefix: "homeassistant".to_string(),
+        }
+    }
 }
 
 impl Config {
@@ -56,13 +77,38 @@ impl Config {
         let gateway = gateway::read(gateway_table, &mut errs);
         let broker_table = root.table(&mut errs, "broker");
         let broker = broker::read(broker_table, &mut errs);
+        let sensor_tables = root.array_of_tables(&mut errs, "sensor");
+        let sensors = sensor::read_all(sensor_tables, &mut errs);
+        let discovery_table = root.table(&mut errs, "homeassistant");
+        let discovery = read_discovery(discovery_table, &mut errs);
         root.finish(&mut errs);
         if errs.is_empty() {
-            Ok(Config { gateway, broker })
+            Ok(Config {
+                gateway,
+                broker,
+                sensors,
+                discovery,
+            })
         } else {
             Err(errs.into_errors(source_name))
         }
     }
+}
+
+fn read_discovery(table: Option<TableReader>, errs: &mut ErrorSink) -> DiscoverySettings {
+    let mut d = DiscoverySettings::default();
+    let Some(mut t) = table else { return d };
+    if let Some(on) = t.boolean(errs, "discovery") {
+        d.enabled = on;
+    }
+    if let Some((prefix, span)) = t.string(errs, "prefix") {
+        match rules::topic::validate_topic_name(prefix) {
+            Ok(()) => d.prefix = prefix.to_string(),
+            Err(e) => errs.report(&t.key_path("prefix"), span, format!("\"{prefix}\": {e}")),
+        }
+    }
+    t.finish(errs);
+    d
 }
 
 #[cfg(test)]

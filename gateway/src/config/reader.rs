@@ -142,6 +142,81 @@ impl<'t, 'i> TableReader<'t, 'i> {
         }
     }
 
+    /// A number; integers are accepted where a float is expected (`offset = 1`).
+    pub(crate) fn float(&mut self, errs: &mut ErrorSink, key: &'static str) -> Option<f64> {
+        let v = self.value(key)?;
+        let parsed = match v.get_ref() {
+            DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                .ok()
+                .map(|n| n as f64),
+            _ => {
+                self.wrong_type(errs, key, v, "a number");
+                return None;
+            }
+        };
+        match parsed.filter(|f| f.is_finite()) {
+            Some(f) => Some(f),
+            None => {
+                errs.report(&self.key_path(key), v.span(), "must be a finite number");
+                None
+            }
+        }
+    }
+
+    pub(crate) fn boolean(&mut self, errs: &mut ErrorSink, key: &'static str) -> Option<bool> {
+        let v = self.value(key)?;
+        match v.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            _ => {
+                self.wrong_type(errs, key, v, "true or false");
+                None
+            }
+        }
+    }
+
+    /// The raw value and where it is, for keys that accept more than one type
+    /// (`bus = 1` or `bus = "sim"`).
+    pub(crate) fn raw(&mut self, key: &'static str) -> Option<&'t Spanned<DeValue<'i>>> {
+        self.value(key)
+    }
+
+    /// Where `key`'s value is in the file (for errors found after reading, such as duplicates).
+    pub(crate) fn span_of(&self, key: &str) -> Range<usize> {
+        self.table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == key)
+            .map_or(0..0, |(_, v)| v.span())
+    }
+
+    /// An array of tables (`[[sensor]]`), each read with the path `sensor[i]`.
+    pub(crate) fn array_of_tables(
+        &mut self,
+        errs: &mut ErrorSink,
+        key: &'static str,
+    ) -> Vec<TableReader<'t, 'i>> {
+        let Some(v) = self.value(key) else {
+            return Vec::new();
+        };
+        let DeValue::Array(items) = v.get_ref() else {
+            self.wrong_type(errs, key, v, "an array of tables ([[...]])");
+            return Vec::new();
+        };
+        let mut tables = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("{}[{i}]", self.key_path(key));
+            match item.get_ref() {
+                DeValue::Table(t) => tables.push(TableReader::new(t, path)),
+                other => errs.report(
+                    &path,
+                    item.span(),
+                    format!("must be a table, got {}", other.type_str()),
+                ),
+            }
+        }
+        tables
+    }
+
     /// A sub-table (`[broker]`); absent is fine, anything else is an error.
     pub(crate) fn table(
         &mut self,
@@ -167,7 +242,13 @@ impl<'t, 'i> TableReader<'t, 'i> {
                 let expected = if self.known.is_empty() {
                     String::from("this table takes no keys")
                 } else {
-                    format!("expected one of: {}", self.known.join(", "))
+                    let mut keys: Vec<&str> = Vec::new();
+                    for k in &self.known {
+                        if !keys.contains(k) {
+                            keys.push(k);
+                        }
+                    }
+                    format!("expected one of: {}", keys.join(", "))
                 };
                 let span = if key.span().is_empty() {
                     value.span()

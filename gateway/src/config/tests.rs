@@ -85,3 +85,124 @@ fn every_shipped_example_is_valid() {
     }
     assert!(seen > 0, "no example configs found in {dir}");
 }
+
+const GOOD_SENSORS: &str = r#"
+[[sensor]]
+name = "fridge"
+driver = "ds18b20"
+id = "28-0316a2795bff"
+topic = "Kitchen/Fridge"
+interval = "30s"
+
+[[sensor]]
+name = "kitchen-air"
+driver = "bme280"
+bus = "sim"
+address = 0x77
+topic = "Kitchen/Air"
+format = "json"
+deadband = 0.2
+heartbeat = "10m"
+average = 3
+decimals = 2
+offset = { temperature = -0.5 }
+sim = { temperature = 22.5, drift = 0.3 }
+
+[[sensor]]
+name = "hall-motion"
+driver = "gpio_input"
+pin = 17
+pull = "down"
+debounce = "100ms"
+topic = "Hall/Motion"
+"#;
+
+#[test]
+fn sensors_are_read_with_their_defaults() {
+    use crate::sensors::settings::{Device, Format, I2cBus, Pin, W1Root};
+    let c = Config::parse(GOOD_SENSORS, "t").expect("valid");
+    assert_eq!(c.sensors.len(), 3);
+    let fridge = &c.sensors[0];
+    assert_eq!(
+        fridge.device,
+        Device::Ds18b20 {
+            id: "28-0316a2795bff".into(),
+            w1: W1Root::Sysfs("/sys/bus/w1/devices".into())
+        }
+    );
+    assert!(fridge.publish.retain, "retained by default");
+    let air = &c.sensors[1];
+    assert_eq!(
+        air.device,
+        Device::Bme280 {
+            bus: I2cBus::Sim,
+            address: 0x77
+        }
+    );
+    assert_eq!(air.publish.format, Format::Json);
+    assert_eq!(air.publish.average, 3);
+    assert_eq!(
+        air.publish.offsets,
+        vec![(drivers::Quantity::Temperature, -0.5)]
+    );
+    assert_eq!(air.sim.value(drivers::Quantity::Temperature), 22.5);
+    match &c.sensors[2].device {
+        Device::GpioInput(g) => assert_eq!(g.pin, Pin::Bcm(17)),
+        other => panic!("{other:?}"),
+    }
+    assert!(c.discovery.enabled, "discovery is on by default");
+}
+
+#[test]
+fn bad_sensor_entries_are_all_reported_with_their_paths() {
+    let text = r#"
+[[sensor]]
+name = "a"
+driver = "dht22"
+topic = "Room/A"
+
+[[sensor]]
+name = "b"
+driver = "bme280"
+bus = "sim"
+address = 0x40
+topic = "Room/B"
+
+[[sensor]]
+name = "c"
+driver = "bme280"
+bus = "sim"
+topic = "Room/B"
+interval = "fast"
+"#;
+    let errs = errors_of(text);
+    let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        vec![
+            "sensor[0].driver",
+            "sensor[1].address",
+            "sensor[2].topic",
+            "sensor[2].interval",
+        ],
+        "{errs:#?}"
+    );
+    assert!(errs[0]
+        .message
+        .contains("bme280, scd4x, ds18b20, gpio_input"));
+    assert!(errs[1].message.contains("0x76"));
+    assert!(errs[2].message.contains("sensor[1].topic"));
+    assert_eq!(errs[3].line, 19);
+}
+
+#[test]
+fn keys_of_another_driver_are_unknown() {
+    let errs = errors_of("[[sensor]]\nname = \"f\"\ndriver = \"ds18b20\"\nid = \"28-0316a2795bff\"\ntopic = \"F\"\naddress = 0x76\n");
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].path, "sensor[0].address");
+    assert!(
+        errs[0].message.contains("unknown key"),
+        "{}",
+        errs[0].message
+    );
+}

@@ -1,0 +1,3 @@
+//! Reading the sensors wired to the Pi (or simulated) and publishing their readings.
+
+pub mod settings;
