@@ -1,6 +1,11 @@
-//! Simulated devices that answer the real register protocols, so the real driver code runs in
-//! tests and in the demo. Each has a control handle to change its values and inject faults.
+//! Simulated devices. The I2C ones answer the real register protocols and the 1-wire one writes
+//! the files the Linux driver would, so the real driver code runs in tests and in the demo.
+//! Each has a control handle to change its values and inject faults.
 
+pub mod ds18b20;
 pub mod fault;
+pub mod pin;
 
+pub use ds18b20::{SimDs18b20Control, SimW1Bus};
 pub use fault::{Drift, Fault, SimI2cError};
+pub use pin::{SimPin, SimPinControl};

@@ -4,15 +4,15 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use drivers::Quantity;
+use drivers::{InputPayload, Quantity};
 use toml::de::DeValue;
 
 use super::error::ErrorSink;
 use super::reader::TableReader;
 use crate::broker::QoS;
 use crate::sensors::settings::{
-    Device, Format, GpioInputSettings, I2cBus, InputPayloadKind, Pin, PublishSettings, Pull,
-    SensorSettings, SimSettings, W1Root,
+    Device, Format, GpioInputSettings, I2cBus, Pin, PublishSettings, Pull, SensorSettings,
+    SimSettings, W1Root,
 };
 
 const DRIVERS: &str = "bme280, scd4x, ds18b20, gpio_input";
@@ -151,14 +151,13 @@ fn read_device(t: &mut TableReader, errs: &mut ErrorSink) -> Option<Device> {
                 None => W1Root::Sysfs(PathBuf::from(DEFAULT_W1_ROOT)),
             };
             let (id, span) = required_string(t, errs, "id")?;
-            if !is_ds18b20_id(&id) {
-                errs.report(
-                    &t.key_path("id"),
-                    span,
-                    format!("\"{id}\" is not a DS18B20 id; it looks like \"28-0316a2795bff\" (see ls {DEFAULT_W1_ROOT})"),
-                );
-                return None;
-            }
+            let id = match drivers::ds18b20::parse_id(&id) {
+                Ok(id) => id,
+                Err(e) => {
+                    errs.report(&t.key_path("id"), span, e.to_string());
+                    return None;
+                }
+            };
             Some(Device::Ds18b20 { id, w1 })
         }
         "gpio_input" => read_gpio_input(t, errs).map(Device::GpioInput),
@@ -244,12 +243,11 @@ fn read_gpio_input(t: &mut TableReader, errs: &mut ErrorSink) -> Option<GpioInpu
         .duration(errs, "debounce")
         .unwrap_or(Duration::from_millis(50));
     let payload = match t.string(errs, "payload") {
-        None | Some(("on_off", _)) => InputPayloadKind::OnOff,
-        Some(("open_closed", _)) => InputPayloadKind::OpenClosed,
-        Some((other, span)) => {
-            errs.report(&t.key_path("payload"), span, format!("\"{other}\" is not a payload style; use \"on_off\" (ON/OFF) or \"open_closed\" (open/closed)"));
-            InputPayloadKind::OnOff
-        }
+        None => InputPayload::default(),
+        Some((text, span)) => text.parse().unwrap_or_else(|why: String| {
+            errs.report(&t.key_path("payload"), span, why);
+            InputPayload::default()
+        }),
     };
     Some(GpioInputSettings {
         pin: pin?,
@@ -358,9 +356,4 @@ fn check_base_topic(topic: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn is_ds18b20_id(id: &str) -> bool {
-    id.strip_prefix("28-")
-        .is_some_and(|hex| hex.len() == 12 && hex.chars().all(|c| c.is_ascii_hexdigit()))
 }

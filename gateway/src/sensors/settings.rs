@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use drivers::Quantity;
+use drivers::{InputPayload, Quantity};
 
 use crate::broker::QoS;
 
@@ -35,7 +35,7 @@ pub struct GpioInputSettings {
     pub pull: Pull,
     pub active_low: bool,
     pub debounce: Duration,
-    pub payload: InputPayloadKind,
+    pub payload: InputPayload,
 }
 
 impl Device {
@@ -83,14 +83,6 @@ pub enum Pull {
     None,
     Up,
     Down,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputPayloadKind {
-    /// `ON` / `OFF`: motion sensors, buttons; Home Assistant's binary_sensor default.
-    OnOff,
-    /// `open` / `closed`: door and window contacts.
-    OpenClosed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
