@@ -5,6 +5,7 @@
 pub mod ds18b20;
 pub mod gpio_input;
 pub mod measurement;
+pub mod scd4x;
 pub mod sensor;
 pub mod sim;
 

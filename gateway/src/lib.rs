@@ -6,6 +6,7 @@
 pub mod broker;
 pub mod config;
 pub mod daemon;
+pub mod hw;
 pub mod logging;
 pub mod sensors;
 pub mod status;

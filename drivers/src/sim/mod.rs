@@ -5,7 +5,9 @@
 pub mod ds18b20;
 pub mod fault;
 pub mod pin;
+pub mod scd4x;
 
 pub use ds18b20::{SimDs18b20Control, SimW1Bus};
 pub use fault::{Drift, Fault, SimI2cError};
 pub use pin::{SimPin, SimPinControl};
+pub use scd4x::{SimScd4x, SimScd4xControl};

@@ -1,0 +1,8 @@
+//! The Pi's hardware, behind small modules: only these name `linux-embedded-hal` and `rppal`.
+//! `rppal` is no longer maintained; keeping it here lets `linux-embedded-hal`'s `CdevPin`
+//! replace it without touching the rest.
+
+pub mod delay;
+pub mod gpio;
+pub mod i2c;
+pub mod shared;
