@@ -2,6 +2,7 @@
 //! the same code runs against a Pi's buses and against simulated devices in tests and the demo;
 //! the DS18B20 is read through the Linux 1-wire files, which its simulation writes.
 
+pub mod bme280;
 pub mod ds18b20;
 pub mod gpio_input;
 pub mod measurement;

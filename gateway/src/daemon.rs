@@ -8,15 +8,17 @@ use log::info;
 
 use crate::broker::{Broker, BrokerHandle};
 use crate::config::Config;
+use crate::sensors::Sensors;
 use crate::status;
 
 pub struct Daemon {
     config: Config,
     broker: Broker,
+    sensors: Sensors,
 }
 
 impl Daemon {
-    /// Starts the broker, then announces the gateway online.
+    /// Starts the broker, announces the gateway online, then starts reading sensors.
     pub async fn start(config: Config) -> anyhow::Result<Daemon> {
         let broker = Broker::start(config.broker.clone())
             .await
@@ -24,8 +26,19 @@ impl Daemon {
         status::announce(&broker.handle(), &config.gateway.name, status::ONLINE)
             .await
             .context("announcing the gateway online")?;
-        info!("gateway {} running", config.gateway.name);
-        Ok(Daemon { config, broker })
+        let sensors = Sensors::start(&config, broker.handle())
+            .await
+            .context("starting the sensors")?;
+        info!(
+            "gateway {} running with {} sensors",
+            config.gateway.name,
+            config.sensors.len()
+        );
+        Ok(Daemon {
+            config,
+            broker,
+            sensors,
+        })
     }
 
     /// Where the broker accepts MQTT connections (useful when configured with port 0).
@@ -48,9 +61,11 @@ impl Daemon {
         }
     }
 
-    /// Announces the gateway offline, then stops the broker (which publishes due wills).
+    /// Stops the sensors (marking them offline), announces the gateway offline, then stops the
+    /// broker (which publishes due wills).
     pub async fn stop(self) {
         info!("gateway {} stopping", self.config.gateway.name);
+        self.sensors.stop().await;
         if let Err(e) = status::announce(
             &self.broker.handle(),
             &self.config.gateway.name,

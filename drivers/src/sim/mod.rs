@@ -2,11 +2,13 @@
 //! the files the Linux driver would, so the real driver code runs in tests and in the demo.
 //! Each has a control handle to change its values and inject faults.
 
+pub mod bme280;
 pub mod ds18b20;
 pub mod fault;
 pub mod pin;
 pub mod scd4x;
 
+pub use self::bme280::{SimBme280, SimBme280Control, SimChip};
 pub use ds18b20::{SimDs18b20Control, SimW1Bus};
 pub use fault::{Drift, Fault, SimI2cError};
 pub use pin::{SimPin, SimPinControl};

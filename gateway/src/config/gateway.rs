@@ -7,11 +7,18 @@ use super::reader::TableReader;
 pub struct GatewaySettings {
     /// Names this gateway in its own topics (`hearth/<name>/status`).
     pub name: String,
+    /// Where the gateway keeps what must outlive a restart (which Home Assistant entities it
+    /// announced). Defaults to systemd's `$STATE_DIRECTORY` when set.
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn read(table: Option<TableReader>, errs: &mut ErrorSink) -> GatewaySettings {
     let mut name = default_name();
+    let mut state_dir = std::env::var_os("STATE_DIRECTORY").map(std::path::PathBuf::from);
     if let Some(mut t) = table {
+        if let Some((dir, _)) = t.string(errs, "state_dir") {
+            state_dir = Some(dir.into());
+        }
         if let Some((text, span)) = t.string(errs, "name") {
             match check_name(text) {
                 Ok(()) => name = text.to_string(),
@@ -20,7 +27,7 @@ pub(crate) fn read(table: Option<TableReader>, errs: &mut ErrorSink) -> GatewayS
         }
         t.finish(errs);
     }
-    GatewaySettings { name }
+    GatewaySettings { name, state_dir }
 }
 
 /// The name becomes one topic level, so it must be a valid, wildcard-free level.

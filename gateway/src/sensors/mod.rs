@@ -1,5 +1,264 @@
 //! Reading the sensors wired to the Pi (or simulated) and publishing their readings.
+//!
+//! ```text
+//! bus thread per bus (worker.rs) ──Sample──┐
+//! GPIO poll thread (inputs.rs) ──InputChange──▶ publishing task (publisher.rs) ──▶ broker
+//! MQTT commands to simulated devices (sim_control.rs) ──┘         └─ discovery.rs
+//! ```
 
+pub mod device;
+pub mod discovery;
+pub mod inputs;
 pub mod payload;
 pub mod policy;
+pub mod publisher;
 pub mod settings;
+pub mod sim_control;
+pub mod worker;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc as std_mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use drivers::sim::SimPin;
+use drivers::{GpioInput, Quantity};
+use log::{info, warn};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::{BrokerHandle, QoS, Subscription};
+use crate::config::Config;
+use crate::hw::gpio::{self, AnyInputPin};
+use device::{SimBuses, SimControl};
+use discovery::Discovery;
+use inputs::WatchedInput;
+use publisher::Publisher;
+use settings::{Device, Pin};
+use sim_control::SimDevice;
+use worker::Slot;
+
+/// Samples waiting for the publishing task; bus threads wait when it is full.
+const BACKLOG: usize = 256;
+
+/// The running sensor side of the gateway.
+pub struct Sensors {
+    stops: Vec<std_mpsc::Sender<()>>,
+    threads: Vec<JoinHandle<()>>,
+    task: tokio::task::JoinHandle<()>,
+    shutdown: CancellationToken,
+    /// Keeps the simulated 1-wire files alive while the probes are read.
+    _sim_buses: SimBuses,
+}
+
+impl Sensors {
+    pub async fn start(config: &Config, broker: BrokerHandle) -> anyhow::Result<Sensors> {
+        let mut sim_buses = SimBuses::default();
+        let mut sims: HashMap<String, SimDevice> = HashMap::new();
+        let mut buses: BTreeMap<String, Vec<Slot>> = BTreeMap::new();
+        let mut watched = Vec::new();
+        for (index, s) in config.sensors.iter().enumerate() {
+            match &s.device {
+                Device::GpioInput(g) => {
+                    let (pin, sim_toggle) = match g.pin {
+                        Pin::Sim => {
+                            let pin = SimPin::new(g.active_low);
+                            let control = pin.control();
+                            sims.insert(
+                                s.name.clone(),
+                                sim_device(SimControl::Pin(control.clone()), s),
+                            );
+                            (
+                                AnyInputPin::Sim(pin),
+                                s.sim.toggle_every.map(|every| (control, every)),
+                            )
+                        }
+                        Pin::Bcm(bcm) => (
+                            gpio::open_input(bcm, g.pull)
+                                .with_context(|| format!("sensor {}: opening GPIO{bcm}", s.name))?,
+                            None,
+                        ),
+                    };
+                    let input = GpioInput::new(pin, g.active_low, g.debounce);
+                    watched.push(WatchedInput::new(index, input, sim_toggle));
+                }
+                _ => {
+                    let polled = device::polled(s, &mut sim_buses)
+                        .map_err(|e| anyhow!("sensor {}: {e}", s.name))?;
+                    if let Some(control) = polled.sim {
+                        sims.insert(s.name.clone(), sim_device(control, s));
+                    }
+                    buses.entry(polled.bus_key).or_default().push(Slot::new(
+                        index,
+                        s.interval,
+                        polled.open,
+                    ));
+                }
+            }
+        }
+
+        let (sample_tx, samples) = mpsc::channel(BACKLOG);
+        let (input_tx, input_changes) = mpsc::channel(BACKLOG);
+        let mut stops = Vec::new();
+        let mut threads = Vec::new();
+        for (bus, slots) in buses {
+            let (stop, stopped) = std_mpsc::channel();
+            let tx = sample_tx.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("bus {bus}"))
+                .spawn(move || worker::run(slots, tx, stopped))
+                .with_context(|| format!("starting the thread for bus {bus}"))?;
+            info!("reading sensors on bus={bus}");
+            stops.push(stop);
+            threads.push(thread);
+        }
+        if !watched.is_empty() {
+            let (stop, stopped) = std_mpsc::channel();
+            let thread = std::thread::Builder::new()
+                .name("gpio inputs".into())
+                .spawn(move || inputs::run(watched, input_tx, stopped))
+                .context("starting the GPIO input thread")?;
+            stops.push(stop);
+            threads.push(thread);
+        }
+
+        let mut discovery = config.discovery.enabled.then(|| {
+            Discovery::new(
+                &config.discovery,
+                &config.gateway.name,
+                config.gateway.state_dir.clone(),
+            )
+        });
+        if let Some(d) = &mut discovery {
+            d.remove_departed(&config.sensors, &broker).await;
+        }
+        let commands = if sims.is_empty() {
+            None
+        } else {
+            let filter = sim_control::command_filter(&config.gateway.name);
+            info!("simulated sensors take commands on {filter}");
+            Some(broker.subscribe(&filter, QoS::AtLeastOnce).await?)
+        };
+        let shutdown = CancellationToken::new();
+        let run = PublishingTask {
+            publisher: Publisher::new(&config.sensors, broker.clone()),
+            sensors: config.sensors.clone(),
+            discovery,
+            announced: HashMap::new(),
+            broker,
+            sims,
+        };
+        let task = tokio::spawn(run.run(samples, input_changes, commands, shutdown.clone()));
+        Ok(Sensors {
+            stops,
+            threads,
+            task,
+            shutdown,
+            _sim_buses: sim_buses,
+        })
+    }
+
+    /// Stops reading and marks every sensor offline.
+    pub async fn stop(self) {
+        for stop in &self.stops {
+            let _ = stop.send(());
+        }
+        self.shutdown.cancel();
+        let _ = self.task.await;
+        // Bus threads notice the stop within one read; joining off the runtime keeps it free.
+        let threads = self.threads;
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
+    }
+}
+
+fn sim_device(control: SimControl, s: &settings::SensorSettings) -> SimDevice {
+    let values = Quantity::ALL
+        .into_iter()
+        .map(|q| (q, s.sim.value(q)))
+        .collect();
+    SimDevice { control, values }
+}
+
+struct PublishingTask {
+    publisher: Publisher,
+    sensors: Vec<settings::SensorSettings>,
+    discovery: Option<Discovery>,
+    /// Quantities each sensor was announced to Home Assistant with.
+    announced: HashMap<usize, Vec<Quantity>>,
+    broker: BrokerHandle,
+    sims: HashMap<String, SimDevice>,
+}
+
+impl PublishingTask {
+    async fn run(
+        mut self,
+        mut samples: mpsc::Receiver<worker::Sample>,
+        mut inputs: mpsc::Receiver<inputs::InputChange>,
+        mut commands: Option<Subscription>,
+        shutdown: CancellationToken,
+    ) {
+        let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                Some(sample) = samples.recv() => {
+                    if let Ok(ms) = &sample.result {
+                        let quantities: Vec<Quantity> = ms.iter().map(|m| m.quantity).collect();
+                        self.announce(sample.sensor, quantities).await;
+                    }
+                    self.publisher.on_sample(sample).await;
+                }
+                Some(change) = inputs.recv() => {
+                    if change.result.is_ok() {
+                        self.announce(change.sensor, Vec::new()).await;
+                    }
+                    self.publisher.on_input(change).await;
+                }
+                Some(message) = next_command(&mut commands) => self.command(&message.topic, &message.payload),
+                _ = heartbeat.tick() => self.publisher.input_heartbeats(Instant::now()).await,
+            }
+        }
+        self.publisher.all_offline().await;
+    }
+
+    /// Announces a sensor to Home Assistant the first time it reads, with what it reports
+    /// (a BMP280 wired where a BME280 was configured gets no humidity entity).
+    async fn announce(&mut self, index: usize, quantities: Vec<Quantity>) {
+        let Some(d) = &mut self.discovery else { return };
+        if self.announced.get(&index) == Some(&quantities) {
+            return;
+        }
+        if let Some(s) = self.sensors.get(index) {
+            d.announce(s, &quantities, &self.broker).await;
+            self.announced.insert(index, quantities);
+        }
+    }
+
+    fn command(&mut self, topic: &str, payload: &[u8]) {
+        let Some(name) = sim_control::sensor_of(topic) else {
+            return;
+        };
+        let Some(device) = self.sims.get_mut(name) else {
+            warn!("no simulated sensor named {name} topic={topic}");
+            return;
+        };
+        let text = String::from_utf8_lossy(payload);
+        match sim_control::apply(device, &text) {
+            Ok(()) => info!("simulated sensor updated sensor={name} command=\"{text}\""),
+            Err(e) => warn!("ignored command for simulated sensor sensor={name}: {e}"),
+        }
+    }
+}
+
+async fn next_command(commands: &mut Option<Subscription>) -> Option<crate::broker::Message> {
+    match commands {
+        Some(c) => c.recv().await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,96 @@
+//! GPIO inputs (motion, doors, buttons) polled on one thread and debounced; each debounced
+//! change is sent to the publishing side at once.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant, SystemTime};
+
+use drivers::sim::SimPinControl;
+use drivers::{GpioInput, SensorError};
+use tokio::sync::mpsc::Sender;
+
+use crate::hw::gpio::AnyInputPin;
+
+/// Often enough that a 50 ms debounce window is honoured closely, rare enough to cost nothing.
+const POLL: Duration = Duration::from_millis(5);
+
+/// A debounced change of state, or a failure to read the pin.
+#[derive(Debug)]
+pub struct InputChange {
+    pub sensor: usize,
+    pub at: Instant,
+    pub wall: SystemTime,
+    pub result: Result<bool, SensorError>,
+}
+
+pub struct WatchedInput {
+    pub sensor: usize,
+    pub input: GpioInput<AnyInputPin>,
+    /// A simulated input flips itself this often (a PIR seeing someone walk by).
+    pub sim_toggle: Option<(SimPinControl, Duration)>,
+    next_toggle: Option<Instant>,
+    failing: bool,
+}
+
+impl WatchedInput {
+    pub fn new(
+        sensor: usize,
+        input: GpioInput<AnyInputPin>,
+        sim_toggle: Option<(SimPinControl, Duration)>,
+    ) -> Self {
+        let next_toggle = sim_toggle
+            .as_ref()
+            .map(|(_, every)| Instant::now() + *every);
+        Self {
+            sensor,
+            input,
+            sim_toggle,
+            next_toggle,
+            failing: false,
+        }
+    }
+
+    fn poll(&mut self, now: Instant) -> Option<Result<bool, SensorError>> {
+        if let (Some((pin, every)), Some(due)) = (&self.sim_toggle, self.next_toggle) {
+            if now >= due {
+                pin.set_level(!pin.is_high());
+                self.next_toggle = Some(now + *every);
+            }
+        }
+        match self.input.poll(now) {
+            Ok(change) => {
+                self.failing = false;
+                change.map(Ok)
+            }
+            // Report a failing pin once, not every few milliseconds.
+            Err(e) if !self.failing => {
+                self.failing = true;
+                Some(Err(e))
+            }
+            Err(_) => None,
+        }
+    }
+}
+
+/// Runs until `stop` is signalled or dropped, or the publishing side goes away.
+pub fn run(mut inputs: Vec<WatchedInput>, changes: Sender<InputChange>, stop: Receiver<()>) {
+    loop {
+        match stop.recv_timeout(POLL) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+        }
+        let now = Instant::now();
+        for input in &mut inputs {
+            if let Some(result) = input.poll(now) {
+                let change = InputChange {
+                    sensor: input.sensor,
+                    at: now,
+                    wall: SystemTime::now(),
+                    result,
+                };
+                if changes.blocking_send(change).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
