@@ -69,8 +69,29 @@ pub const GATEWAY_NAME: &str = "test";
 pub const GATEWAY_STATUS_TOPIC: &str = "hearth/test/status";
 
 pub async fn start_broker(opts: BrokerOptions) -> TestBroker {
+    start_gateway(opts, "").await
+}
+
+/// Starts the gateway with `extra` appended to its configuration (`[[sensor]]` entries...).
+pub async fn start_gateway(opts: BrokerOptions, extra: &str) -> TestBroker {
+    start(opts, None, extra).await
+}
+
+/// Like [`start_gateway`], keeping the gateway's state (what must outlive a restart) in `state`.
+pub async fn start_gateway_with_state(
+    opts: BrokerOptions,
+    state: &std::path::Path,
+    extra: &str,
+) -> TestBroker {
+    start(opts, Some(state), extra).await
+}
+
+async fn start(opts: BrokerOptions, state: Option<&std::path::Path>, extra: &str) -> TestBroker {
+    let state_line = state.map_or(String::new(), |dir| {
+        format!("state_dir = \"{}\"\n", dir.display())
+    });
     let text = format!(
-        "[gateway]\nname = \"{GATEWAY_NAME}\"\n\n[broker]\nlisten = \"127.0.0.1:0\"\n\
+        "[gateway]\nname = \"{GATEWAY_NAME}\"\n{state_line}\n[broker]\nlisten = \"127.0.0.1:0\"\n\
          connect_timeout = \"{}ms\"\nmax_inflight = {}\nmax_queued_messages = {}\n\
          sys_interval = \"{}ms\"\nmax_packet_size = {}\n",
         opts.connect_timeout.as_millis(),
@@ -78,7 +99,7 @@ pub async fn start_broker(opts: BrokerOptions) -> TestBroker {
         opts.max_queued_messages,
         opts.sys_interval.as_millis(),
         opts.max_packet_size,
-    );
+    ) + extra;
     let config = match Config::parse(&text, "test config") {
         Ok(c) => c,
         Err(e) => panic!("{e}"),

@@ -14,7 +14,10 @@ mod raw;
 
 use std::time::Duration;
 
-pub use broker::{start_broker, BrokerOptions, TestBroker, GATEWAY_NAME, GATEWAY_STATUS_TOPIC};
+pub use broker::{
+    start_broker, start_gateway, start_gateway_with_state, BrokerOptions, TestBroker, GATEWAY_NAME,
+    GATEWAY_STATUS_TOPIC,
+};
 pub use client::{mqtt_options, MqttClient};
 pub use decode::{payloads, Packet, Publish};
 pub use encode::{Connect, Will};

@@ -321,6 +321,15 @@ fn read_sim(t: &mut TableReader, errs: &mut ErrorSink) -> SimSettings {
         sim.drift_period = p;
     }
     sim.toggle_every = s.duration(errs, "toggle_every");
+    match s.string(errs, "chip") {
+        None | Some(("bme280", _)) => {}
+        Some(("bmp280", _)) => sim.bmp280 = true,
+        Some((other, span)) => errs.report(
+            &s.key_path("chip"),
+            span,
+            format!("\"{other}\" is not a simulated chip; use \"bme280\" or \"bmp280\""),
+        ),
+    }
     s.finish(errs);
     sim
 }

@@ -67,7 +67,12 @@ fn bme280(bus: &I2cBus, address: u8, sim: &SimSettings) -> Polled {
         }
         I2cBus::Sim => {
             use drivers::sim::{SimBme280, SimChip};
-            let (device, control) = SimBme280::new(address, SimChip::Bme280);
+            let chip = if sim.bmp280 {
+                SimChip::Bmp280
+            } else {
+                SimChip::Bme280
+            };
+            let (device, control) = SimBme280::new(address, chip);
             control.set_environment(
                 sim.value(Quantity::Temperature),
                 sim.value(Quantity::Humidity),

@@ -24,6 +24,9 @@ pub struct Discovery {
     memory: Option<PathBuf>,
     /// (sensor name, config topic) announced so far.
     announced: BTreeSet<(String, String)>,
+    /// Config topics of sensors that left the configuration, cleared again whenever Home
+    /// Assistant comes online (it only forgets an entity it hears the empty document for).
+    departed: Vec<String>,
 }
 
 impl Discovery {
@@ -38,32 +41,45 @@ impl Discovery {
             gateway_status: crate::status::status_topic(gateway_name),
             memory: state_dir.map(|d| d.join(MEMORY_FILE)),
             announced: BTreeSet::new(),
+            departed: Vec::new(),
         }
+    }
+
+    /// Home Assistant's birth topic: it publishes `online` there whenever it (re)connects.
+    pub fn birth_topic(&self) -> String {
+        format!("{}/status", self.prefix)
     }
 
     /// Clears documents announced by an earlier run for sensors no longer configured.
     pub async fn remove_departed(&mut self, sensors: &[SensorSettings], broker: &BrokerHandle) {
-        let Some(path) = &self.memory else { return };
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return;
-        };
-        for line in text.lines() {
-            let Some((name, topic)) = line.split_once('\t') else {
-                continue;
-            };
-            if sensors.iter().any(|s| s.name == name) {
-                self.announced.insert((name.to_string(), topic.to_string()));
-            } else {
-                debug!("removing Home Assistant entity of a departed sensor sensor={name} topic={topic}");
-                if let Err(e) = broker
-                    .publish(topic, Vec::new(), QoS::AtLeastOnce, true)
-                    .await
-                {
-                    warn!("cannot remove discovery document topic={topic}: {e}");
+        if let Some(path) = &self.memory {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            for line in text.lines() {
+                let Some((name, topic)) = line.split_once('\t') else {
+                    continue;
+                };
+                if sensors.iter().any(|s| s.name == name) {
+                    self.announced.insert((name.to_string(), topic.to_string()));
+                } else {
+                    debug!("Home Assistant entity of a departed sensor will be removed sensor={name} topic={topic}");
+                    self.departed.push(topic.to_string());
                 }
             }
         }
+        self.clear_departed(broker).await;
         self.remember();
+    }
+
+    /// Publishes the empty documents that make Home Assistant drop departed sensors' entities.
+    pub async fn clear_departed(&self, broker: &BrokerHandle) {
+        for topic in &self.departed {
+            if let Err(e) = broker
+                .publish(topic, Vec::new(), QoS::AtLeastOnce, true)
+                .await
+            {
+                warn!("cannot remove discovery document topic={topic}: {e}");
+            }
+        }
     }
 
     /// Announces a sensor's entities: one per quantity it reports, or one for an input.

@@ -133,6 +133,10 @@ impl Sensors {
         if let Some(d) = &mut discovery {
             d.remove_departed(&config.sensors, &broker).await;
         }
+        let births = match &discovery {
+            Some(d) => Some(broker.subscribe(&d.birth_topic(), QoS::AtLeastOnce).await?),
+            None => None,
+        };
         let commands = if sims.is_empty() {
             None
         } else {
@@ -149,7 +153,8 @@ impl Sensors {
             broker,
             sims,
         };
-        let task = tokio::spawn(run.run(samples, input_changes, commands, shutdown.clone()));
+        let task =
+            tokio::spawn(run.run(samples, input_changes, commands, births, shutdown.clone()));
         Ok(Sensors {
             stops,
             threads,
@@ -201,6 +206,7 @@ impl PublishingTask {
         mut samples: mpsc::Receiver<worker::Sample>,
         mut inputs: mpsc::Receiver<inputs::InputChange>,
         mut commands: Option<Subscription>,
+        mut births: Option<Subscription>,
         shutdown: CancellationToken,
     ) {
         let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
@@ -220,7 +226,12 @@ impl PublishingTask {
                     }
                     self.publisher.on_input(change).await;
                 }
-                Some(message) = next_command(&mut commands) => self.command(&message.topic, &message.payload),
+                Some(message) = next_message(&mut commands) => self.command(&message.topic, &message.payload),
+                Some(message) = next_message(&mut births) => {
+                    if &message.payload[..] == b"online" {
+                        self.reannounce().await;
+                    }
+                }
                 _ = heartbeat.tick() => self.publisher.input_heartbeats(Instant::now()).await,
             }
         }
@@ -240,6 +251,18 @@ impl PublishingTask {
         }
     }
 
+    /// Home Assistant (re)started: send it every document again, and the removals.
+    async fn reannounce(&mut self) {
+        let Some(d) = &mut self.discovery else { return };
+        info!("Home Assistant came online; announcing sensors again");
+        d.clear_departed(&self.broker).await;
+        for (&index, quantities) in &self.announced {
+            if let Some(s) = self.sensors.get(index) {
+                d.announce(s, quantities, &self.broker).await;
+            }
+        }
+    }
+
     fn command(&mut self, topic: &str, payload: &[u8]) {
         let Some(name) = sim_control::sensor_of(topic) else {
             return;
@@ -256,8 +279,8 @@ impl PublishingTask {
     }
 }
 
-async fn next_command(commands: &mut Option<Subscription>) -> Option<crate::broker::Message> {
-    match commands {
+async fn next_message(subscription: &mut Option<Subscription>) -> Option<crate::broker::Message> {
+    match subscription {
         Some(c) => c.recv().await,
         None => std::future::pending().await,
     }

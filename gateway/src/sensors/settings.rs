@@ -134,6 +134,8 @@ pub struct SimSettings {
     pub drift_period: Duration,
     /// A simulated input flips this often (a PIR seeing someone walk by); `None` never.
     pub toggle_every: Option<Duration>,
+    /// Simulate a BMP280 (no humidity) where a BME280 is configured.
+    pub bmp280: bool,
 }
 
 impl Default for SimSettings {
@@ -143,6 +145,7 @@ impl Default for SimSettings {
             drift: 0.0,
             drift_period: Duration::from_secs(600),
             toggle_every: None,
+            bmp280: false,
         }
     }
 }

@@ -4,6 +4,7 @@ mod malformed;
 mod mosquitto_clients;
 mod qos;
 mod retained;
+mod sensors;
 mod session;
 mod sys;
 mod topics;
