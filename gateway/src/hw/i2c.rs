@@ -26,3 +26,16 @@ pub fn open(path: &Path) -> Result<I2cdev, SensorError> {
         SensorError::Bus(format!("{}: {e}{hint}", path.display()))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_missing_bus_says_how_to_enable_i2c() {
+        let Err(e) = super::open(std::path::Path::new("/dev/i2c-99")) else {
+            panic!("/dev/i2c-99 opened");
+        };
+        let text = e.to_string();
+        assert!(text.contains("/dev/i2c-99"), "{text}");
+        assert!(text.contains("raspi-config"), "{text}");
+    }
+}

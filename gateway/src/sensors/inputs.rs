@@ -22,9 +22,19 @@ pub struct InputChange {
     pub result: Result<bool, SensorError>,
 }
 
+/// Claims the pin; retried while it fails (the GPIO controller missing, the pin busy).
+pub type PinOpener = Box<dyn FnMut() -> Result<AnyInputPin, SensorError> + Send>;
+
+/// How long a pin that could not be claimed waits before the next attempt.
+const REOPEN_AFTER: Duration = Duration::from_secs(5);
+
 pub struct WatchedInput {
     pub sensor: usize,
-    pub input: GpioInput<AnyInputPin>,
+    open: PinOpener,
+    active_low: bool,
+    debounce: Duration,
+    input: Option<GpioInput<AnyInputPin>>,
+    retry_at: Instant,
     /// A simulated input flips itself this often (a PIR seeing someone walk by).
     pub sim_toggle: Option<(SimPinControl, Duration)>,
     next_toggle: Option<Instant>,
@@ -34,7 +44,9 @@ pub struct WatchedInput {
 impl WatchedInput {
     pub fn new(
         sensor: usize,
-        input: GpioInput<AnyInputPin>,
+        open: PinOpener,
+        active_low: bool,
+        debounce: Duration,
         sim_toggle: Option<(SimPinControl, Duration)>,
     ) -> Self {
         let next_toggle = sim_toggle
@@ -42,7 +54,11 @@ impl WatchedInput {
             .map(|(_, every)| Instant::now() + *every);
         Self {
             sensor,
-            input,
+            open,
+            active_low,
+            debounce,
+            input: None,
+            retry_at: Instant::now(),
             sim_toggle,
             next_toggle,
             failing: false,
@@ -56,18 +72,41 @@ impl WatchedInput {
                 self.next_toggle = Some(now + *every);
             }
         }
-        match self.input.poll(now) {
+        if self.input.is_none() {
+            if now < self.retry_at {
+                return None;
+            }
+            match (self.open)() {
+                Ok(pin) => {
+                    self.input = Some(GpioInput::new(pin, self.active_low, self.debounce));
+                }
+                Err(e) => {
+                    self.retry_at = now + REOPEN_AFTER;
+                    return self.report_failure(e);
+                }
+            }
+        }
+        let input = self.input.as_mut()?;
+        match input.poll(now) {
             Ok(change) => {
                 self.failing = false;
                 change.map(Ok)
             }
-            // Report a failing pin once, not every few milliseconds.
-            Err(e) if !self.failing => {
-                self.failing = true;
-                Some(Err(e))
+            Err(e) => {
+                self.input = None;
+                self.retry_at = now + REOPEN_AFTER;
+                self.report_failure(e)
             }
-            Err(_) => None,
         }
+    }
+
+    /// Reports a failing pin once, not at every attempt.
+    fn report_failure(&mut self, e: SensorError) -> Option<Result<bool, SensorError>> {
+        if self.failing {
+            return None;
+        }
+        self.failing = true;
+        Some(Err(e))
     }
 }
 

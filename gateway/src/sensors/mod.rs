@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use drivers::sim::SimPin;
-use drivers::{GpioInput, Quantity};
+use drivers::{Quantity, SensorError};
 use log::{info, warn};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -61,7 +61,7 @@ impl Sensors {
         for (index, s) in config.sensors.iter().enumerate() {
             match &s.device {
                 Device::GpioInput(g) => {
-                    let (pin, sim_toggle) = match g.pin {
+                    let (open, sim_toggle): (inputs::PinOpener, _) = match g.pin {
                         Pin::Sim => {
                             let pin = SimPin::new(g.active_low);
                             let control = pin.control();
@@ -69,19 +69,26 @@ impl Sensors {
                                 s.name.clone(),
                                 sim_device(SimControl::Pin(control.clone()), s),
                             );
-                            (
-                                AnyInputPin::Sim(pin),
-                                s.sim.toggle_every.map(|every| (control, every)),
-                            )
+                            let mut pin = Some(pin);
+                            let open = Box::new(move || {
+                                pin.take().map(AnyInputPin::Sim).ok_or_else(|| {
+                                    SensorError::Io("the simulated pin was already claimed".into())
+                                })
+                            });
+                            (open, s.sim.toggle_every.map(|every| (control, every)))
                         }
-                        Pin::Bcm(bcm) => (
-                            gpio::open_input(bcm, g.pull)
-                                .with_context(|| format!("sensor {}: opening GPIO{bcm}", s.name))?,
-                            None,
-                        ),
+                        Pin::Bcm(bcm) => {
+                            let pull = g.pull;
+                            (Box::new(move || gpio::open_input(bcm, pull)), None)
+                        }
                     };
-                    let input = GpioInput::new(pin, g.active_low, g.debounce);
-                    watched.push(WatchedInput::new(index, input, sim_toggle));
+                    watched.push(WatchedInput::new(
+                        index,
+                        open,
+                        g.active_low,
+                        g.debounce,
+                        sim_toggle,
+                    ));
                 }
                 _ => {
                     let polled = device::polled(s, &mut sim_buses)

@@ -398,3 +398,28 @@ async fn a_sensor_removed_from_the_config_loses_its_entity() {
 async fn start_gateway_in(state: &std::path::Path, sensors: &str) -> TestBroker {
     tests::start_gateway_with_state(BrokerOptions::default(), state, sensors).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_hardware_is_reported_unavailable_while_the_gateway_runs_on() {
+    let b = gateway(&format!(
+        "{KITCHEN}{}",
+        r#"
+[[sensor]]
+name = "absent-air"
+driver = "bme280"
+bus = "/dev/i2c-99"
+topic = "Absent/Air"
+interval = "100ms"
+"#
+    ))
+    .await;
+    let mut c = phone(&b, "Absent/Air/status").await;
+    let status = next_on(&mut c, "Absent/Air/status", WAIT)
+        .await
+        .expect("status");
+    assert_eq!(text(&status), "offline");
+    let mut other = phone(&b, "Kitchen/Air/temperature").await;
+    assert!(next_on(&mut other, "Kitchen/Air/temperature", WAIT)
+        .await
+        .is_some());
+}
