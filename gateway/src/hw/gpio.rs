@@ -45,8 +45,13 @@ impl InputPin for AnyInputPin {
     }
 }
 
-/// Claims BCM pin `bcm` as an input with the given pull resistor.
-pub fn open_input(bcm: u8, pull: Pull) -> Result<AnyInputPin, SensorError> {
+/// Claims BCM pin `bcm` as an input with the given pull resistor; `on_edge` runs on every
+/// level change (from rppal's interrupt thread).
+pub fn open_input(
+    bcm: u8,
+    pull: Pull,
+    on_edge: impl FnMut() + Send + 'static,
+) -> Result<AnyInputPin, SensorError> {
     let gpio = rppal::gpio::Gpio::new().map_err(|e| {
         SensorError::Io(format!(
             "cannot open the GPIO controller: {e}; on a Raspberry Pi add the user to the gpio group (`sudo usermod -aG gpio hearth`)"
@@ -55,9 +60,14 @@ pub fn open_input(bcm: u8, pull: Pull) -> Result<AnyInputPin, SensorError> {
     let pin = gpio
         .get(bcm)
         .map_err(|e| SensorError::Io(format!("GPIO{bcm}: {e}")))?;
-    Ok(AnyInputPin::Pi(match pull {
+    let mut input = match pull {
         Pull::None => pin.into_input(),
         Pull::Up => pin.into_input_pullup(),
         Pull::Down => pin.into_input_pulldown(),
-    }))
+    };
+    let mut on_edge = on_edge;
+    input
+        .set_async_interrupt(rppal::gpio::Trigger::Both, None, move |_| on_edge())
+        .map_err(|e| SensorError::Io(format!("GPIO{bcm}: cannot watch for edges: {e}")))?;
+    Ok(AnyInputPin::Pi(input))
 }

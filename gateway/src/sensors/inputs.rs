@@ -1,5 +1,7 @@
-//! GPIO inputs (motion, doors, buttons) polled on one thread and debounced; each debounced
-//! change is sent to the publishing side at once.
+//! GPIO inputs (motion, doors, buttons) watched on one thread and debounced; each debounced
+//! change is sent to the publishing side at once. A Pi's pins wake the thread on each edge
+//! (interrupts); it then samples until the level has been stable for the debounce window, and
+//! otherwise sleeps. Simulated pins have no interrupts and are sampled all the time.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
@@ -10,8 +12,19 @@ use tokio::sync::mpsc::Sender;
 
 use crate::hw::gpio::AnyInputPin;
 
-/// Often enough that a 50 ms debounce window is honoured closely, rare enough to cost nothing.
+/// Often enough that a 50 ms debounce window is honoured closely.
 const POLL: Duration = Duration::from_millis(5);
+
+/// How often an idle thread wakes anyway, for retries and simulated toggles.
+const IDLE: Duration = Duration::from_secs(1);
+
+/// What wakes the input thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// A pin changed level.
+    Edge,
+    Stop,
+}
 
 /// A debounced change of state, or a failure to read the pin.
 #[derive(Debug)]
@@ -30,6 +43,8 @@ const REOPEN_AFTER: Duration = Duration::from_secs(5);
 
 pub struct WatchedInput {
     pub sensor: usize,
+    /// Woken by interrupts: only sampled around an edge.
+    edge_driven: bool,
     open: PinOpener,
     active_low: bool,
     debounce: Duration,
@@ -48,12 +63,14 @@ impl WatchedInput {
         active_low: bool,
         debounce: Duration,
         sim_toggle: Option<(SimPinControl, Duration)>,
+        edge_driven: bool,
     ) -> Self {
         let next_toggle = sim_toggle
             .as_ref()
             .map(|(_, every)| Instant::now() + *every);
         Self {
             sensor,
+            edge_driven,
             open,
             active_low,
             debounce,
@@ -110,16 +127,31 @@ impl WatchedInput {
     }
 }
 
-/// Runs until `stop` is signalled or dropped, or the publishing side goes away.
-pub fn run(mut inputs: Vec<WatchedInput>, changes: Sender<InputChange>, stop: Receiver<()>) {
+/// Runs until `Wake::Stop` arrives or every waker is dropped, or the publishing side goes away.
+pub fn run(mut inputs: Vec<WatchedInput>, changes: Sender<InputChange>, wake: Receiver<Wake>) {
+    let always_sample = inputs.iter().any(|i| !i.edge_driven);
+    let settle = inputs.iter().map(|i| i.debounce).max().unwrap_or_default() + POLL * 2;
+    // Sample from the start until every level has settled once.
+    let mut sample_until = Instant::now() + settle;
     loop {
-        match stop.recv_timeout(POLL) {
+        let now = Instant::now();
+        let timeout = if always_sample || now < sample_until {
+            POLL
+        } else {
+            IDLE
+        };
+        match wake.recv_timeout(timeout) {
+            Ok(Wake::Edge) => sample_until = Instant::now() + settle,
             Err(RecvTimeoutError::Timeout) => {}
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+            Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
         }
         let now = Instant::now();
         for input in &mut inputs {
             if let Some(result) = input.poll(now) {
+                if result.is_err() {
+                    // A pin that failed is re-claimed; sample it until it settles again.
+                    sample_until = now + settle;
+                }
                 let change = InputChange {
                     sensor: input.sensor,
                     at: now,

@@ -45,6 +45,7 @@ const BACKLOG: usize = 256;
 /// The running sensor side of the gateway.
 pub struct Sensors {
     stops: Vec<std_mpsc::Sender<()>>,
+    input_waker: Option<std_mpsc::Sender<inputs::Wake>>,
     threads: Vec<JoinHandle<()>>,
     task: tokio::task::JoinHandle<()>,
     shutdown: CancellationToken,
@@ -58,9 +59,11 @@ impl Sensors {
         let mut sims: HashMap<String, SimDevice> = HashMap::new();
         let mut buses: BTreeMap<String, Vec<Slot>> = BTreeMap::new();
         let mut watched = Vec::new();
+        let (wake, woken) = std_mpsc::channel::<inputs::Wake>();
         for (index, s) in config.sensors.iter().enumerate() {
             match &s.device {
                 Device::GpioInput(g) => {
+                    let edge_driven = matches!(g.pin, Pin::Bcm(_));
                     let (open, sim_toggle): (inputs::PinOpener, _) = match g.pin {
                         Pin::Sim => {
                             let pin = SimPin::new(g.active_low);
@@ -79,7 +82,14 @@ impl Sensors {
                         }
                         Pin::Bcm(bcm) => {
                             let pull = g.pull;
-                            (Box::new(move || gpio::open_input(bcm, pull)), None)
+                            let wake = wake.clone();
+                            let open = Box::new(move || {
+                                let wake = wake.clone();
+                                gpio::open_input(bcm, pull, move || {
+                                    let _ = wake.send(inputs::Wake::Edge);
+                                })
+                            });
+                            (open, None)
                         }
                     };
                     watched.push(WatchedInput::new(
@@ -88,6 +98,7 @@ impl Sensors {
                         g.active_low,
                         g.debounce,
                         sim_toggle,
+                        edge_driven,
                     ));
                 }
                 _ => {
@@ -120,13 +131,13 @@ impl Sensors {
             stops.push(stop);
             threads.push(thread);
         }
+        let mut input_waker = None;
         if !watched.is_empty() {
-            let (stop, stopped) = std_mpsc::channel();
             let thread = std::thread::Builder::new()
                 .name("gpio inputs".into())
-                .spawn(move || inputs::run(watched, input_tx, stopped))
+                .spawn(move || inputs::run(watched, input_tx, woken))
                 .context("starting the GPIO input thread")?;
-            stops.push(stop);
+            input_waker = Some(wake);
             threads.push(thread);
         }
 
@@ -164,6 +175,7 @@ impl Sensors {
             tokio::spawn(run.run(samples, input_changes, commands, births, shutdown.clone()));
         Ok(Sensors {
             stops,
+            input_waker,
             threads,
             task,
             shutdown,
@@ -175,6 +187,9 @@ impl Sensors {
     pub async fn stop(self) {
         for stop in &self.stops {
             let _ = stop.send(());
+        }
+        if let Some(w) = &self.input_waker {
+            let _ = w.send(inputs::Wake::Stop);
         }
         self.shutdown.cancel();
         let _ = self.task.await;

@@ -22,6 +22,40 @@ pub enum Command {
     Compare(CompareArgs),
     /// Run an embedded rumqttd 0.20 broker on 127.0.0.1 in the foreground.
     ServeRumqttd(ServeArgs),
+    /// Time a simulated sensor's value change until it reaches a subscriber.
+    SensorLatency(SensorLatencyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SensorLatencyArgs {
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, default_value_t = 1883)]
+    pub port: u16,
+    /// The gateway's name (its sim command topics are hearth/<gateway>/sim/<sensor>/set).
+    #[arg(long)]
+    pub gateway: String,
+    /// The simulated sensor to steer.
+    #[arg(long)]
+    pub sensor: String,
+    /// The quantity to change (temperature, humidity, pressure, co2).
+    #[arg(long, default_value = "temperature")]
+    pub quantity: String,
+    /// The topic its readings arrive on.
+    #[arg(long)]
+    pub topic: String,
+    #[arg(long, default_value_t = 200)]
+    pub samples: u64,
+    #[arg(long, default_value_t = 20.0)]
+    pub low: f64,
+    #[arg(long, default_value_t = 25.0)]
+    pub high: f64,
+    /// Decimals the gateway publishes the quantity with.
+    #[arg(long, default_value_t = 1)]
+    pub decimals: usize,
+    /// Seconds to wait for each change.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
 }
 
 #[derive(Args, Debug)]

@@ -16,6 +16,7 @@ mod machine;
 mod payload;
 mod publisher;
 mod scenario;
+mod sensor_latency;
 mod stats;
 mod subscriber;
 mod table;
@@ -40,6 +41,7 @@ fn main() -> Result<()> {
         }
         Command::Run(args) => runtime(args.load.threads)?.block_on(compare::run_one(args)),
         Command::Compare(args) => runtime(args.load.threads)?.block_on(compare::run_all(args)),
+        Command::SensorLatency(args) => runtime(1)?.block_on(sensor_latency::run(args)),
     }
 }
 

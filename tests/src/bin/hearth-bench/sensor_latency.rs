@@ -1,0 +1,72 @@
+//! `hearth-bench sensor-latency`: how long a change at a simulated sensor takes to reach an MQTT
+//! subscriber. It steers a simulated device of a running gateway through its command topic and
+//! times each new value's arrival; the sensor's read interval bounds the figure from below.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use hdrhistogram::Histogram;
+use rumqttc::{Event, Packet, QoS};
+
+use crate::cli::SensorLatencyArgs;
+use crate::conn::{client, Endpoint};
+
+pub async fn run(args: SensorLatencyArgs) -> Result<()> {
+    let endpoint = Endpoint {
+        host: args.host.clone(),
+        port: args.port,
+        payload_len: 256,
+    };
+    let (client, mut events) = client(&endpoint, "hearth-bench-sensor-latency", 10, 100);
+    client
+        .subscribe(&args.topic, QoS::AtMostOnce)
+        .await
+        .context("queueing SUBSCRIBE")?;
+    let command_topic = format!("hearth/{}/sim/{}/set", args.gateway, args.sensor);
+    let mut latencies = Histogram::<u64>::new(3).context("histogram")?;
+    let mut missed = 0;
+    for i in 0..args.samples {
+        // Alternate between two values far enough apart to beat any deadband.
+        let value = if i % 2 == 0 { args.low } else { args.high };
+        let expected = format!("{value:.prec$}", prec = args.decimals);
+        let sent = Instant::now();
+        client
+            .publish(
+                &command_topic,
+                QoS::AtLeastOnce,
+                false,
+                format!("{}={value}", args.quantity),
+            )
+            .await
+            .context("queueing the sim command")?;
+        let deadline = sent + Duration::from_secs(args.timeout);
+        let arrived = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, events.poll()).await {
+                Err(_) => break None,
+                Ok(Err(e)) => bail!("connection to the gateway failed: {e}"),
+                Ok(Ok(Event::Incoming(Packet::Publish(p)))) if p.topic == args.topic => {
+                    if String::from_utf8_lossy(&p.payload).contains(&expected) {
+                        break Some(sent.elapsed());
+                    }
+                }
+                Ok(Ok(_)) => {}
+            }
+        };
+        match arrived {
+            Some(d) => latencies.record(d.as_micros() as u64)?,
+            None => missed += 1,
+        }
+    }
+    println!(
+        "sensor {} ({}), {} changes, {missed} not seen within {} s",
+        args.sensor, args.topic, args.samples, args.timeout
+    );
+    println!(
+        "change -> subscriber latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        latencies.value_at_quantile(0.5) as f64 / 1000.0,
+        latencies.value_at_quantile(0.99) as f64 / 1000.0,
+        latencies.max() as f64 / 1000.0
+    );
+    Ok(())
+}
