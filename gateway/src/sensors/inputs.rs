@@ -1,7 +1,7 @@
 //! GPIO inputs (motion, doors, buttons) watched on one thread and debounced; each debounced
 //! change is sent to the publishing side at once. A Pi's pins wake the thread on each edge
-//! (interrupts); it then samples until the level has been stable for the debounce window, and
-//! otherwise sleeps. Simulated pins have no interrupts and are sampled all the time.
+//! (interrupts), simulated pins whenever they are steered; the thread then samples until the
+//! level has been stable for the debounce window, and otherwise sleeps.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
@@ -43,8 +43,6 @@ const REOPEN_AFTER: Duration = Duration::from_secs(5);
 
 pub struct WatchedInput {
     pub sensor: usize,
-    /// Woken by interrupts: only sampled around an edge.
-    edge_driven: bool,
     open: PinOpener,
     active_low: bool,
     debounce: Duration,
@@ -63,14 +61,12 @@ impl WatchedInput {
         active_low: bool,
         debounce: Duration,
         sim_toggle: Option<(SimPinControl, Duration)>,
-        edge_driven: bool,
     ) -> Self {
         let next_toggle = sim_toggle
             .as_ref()
             .map(|(_, every)| Instant::now() + *every);
         Self {
             sensor,
-            edge_driven,
             open,
             active_low,
             debounce,
@@ -82,13 +78,19 @@ impl WatchedInput {
         }
     }
 
-    fn poll(&mut self, now: Instant) -> Option<Result<bool, SensorError>> {
+    /// Flips a simulated input whose time has come; says whether it did.
+    fn toggle_if_due(&mut self, now: Instant) -> bool {
         if let (Some((pin, every)), Some(due)) = (&self.sim_toggle, self.next_toggle) {
             if now >= due {
                 pin.set_level(!pin.is_high());
                 self.next_toggle = Some(now + *every);
+                return true;
             }
         }
+        false
+    }
+
+    fn poll(&mut self, now: Instant) -> Option<Result<bool, SensorError>> {
         if self.input.is_none() {
             if now < self.retry_at {
                 return None;
@@ -129,16 +131,16 @@ impl WatchedInput {
 
 /// Runs until `Wake::Stop` arrives or every waker is dropped, or the publishing side goes away.
 pub fn run(mut inputs: Vec<WatchedInput>, changes: Sender<InputChange>, wake: Receiver<Wake>) {
-    let always_sample = inputs.iter().any(|i| !i.edge_driven);
     let settle = inputs.iter().map(|i| i.debounce).max().unwrap_or_default() + POLL * 2;
     // Sample from the start until every level has settled once.
     let mut sample_until = Instant::now() + settle;
     loop {
         let now = Instant::now();
-        let timeout = if always_sample || now < sample_until {
+        let timeout = if now < sample_until {
             POLL
         } else {
-            IDLE
+            let next_toggle = inputs.iter().filter_map(|i| i.next_toggle).min();
+            next_toggle.map_or(IDLE, |t| t.saturating_duration_since(now).min(IDLE))
         };
         match wake.recv_timeout(timeout) {
             Ok(Wake::Edge) => sample_until = Instant::now() + settle,
@@ -147,6 +149,9 @@ pub fn run(mut inputs: Vec<WatchedInput>, changes: Sender<InputChange>, wake: Re
         }
         let now = Instant::now();
         for input in &mut inputs {
+            if input.toggle_if_due(now) {
+                sample_until = now + settle;
+            }
             if let Some(result) = input.poll(now) {
                 if result.is_err() {
                     // A pin that failed is re-claimed; sample it until it settles again.

@@ -63,7 +63,6 @@ impl Sensors {
         for (index, s) in config.sensors.iter().enumerate() {
             match &s.device {
                 Device::GpioInput(g) => {
-                    let edge_driven = matches!(g.pin, Pin::Bcm(_));
                     let (open, sim_toggle): (inputs::PinOpener, _) = match g.pin {
                         Pin::Sim => {
                             let pin = SimPin::new(g.active_low);
@@ -98,7 +97,6 @@ impl Sensors {
                         g.active_low,
                         g.debounce,
                         sim_toggle,
-                        edge_driven,
                     ));
                 }
                 _ => {
@@ -137,7 +135,7 @@ impl Sensors {
                 .name("gpio inputs".into())
                 .spawn(move || inputs::run(watched, input_tx, woken))
                 .context("starting the GPIO input thread")?;
-            input_waker = Some(wake);
+            input_waker = Some(wake.clone());
             threads.push(thread);
         }
 
@@ -170,6 +168,7 @@ impl Sensors {
             announced: HashMap::new(),
             broker,
             sims,
+            input_waker: input_waker.clone(),
         };
         let task =
             tokio::spawn(run.run(samples, input_changes, commands, births, shutdown.clone()));
@@ -220,6 +219,8 @@ struct PublishingTask {
     announced: HashMap<usize, Vec<Quantity>>,
     broker: BrokerHandle,
     sims: HashMap<String, SimDevice>,
+    /// Wakes the input thread after a simulated input was steered.
+    input_waker: Option<std_mpsc::Sender<inputs::Wake>>,
 }
 
 impl PublishingTask {
@@ -295,7 +296,12 @@ impl PublishingTask {
         };
         let text = String::from_utf8_lossy(payload);
         match sim_control::apply(device, &text) {
-            Ok(()) => info!("simulated sensor updated sensor={name} command=\"{text}\""),
+            Ok(()) => {
+                info!("simulated sensor updated sensor={name} command=\"{text}\"");
+                if let (SimControl::Pin(_), Some(w)) = (&device.control, &self.input_waker) {
+                    let _ = w.send(inputs::Wake::Edge);
+                }
+            }
             Err(e) => warn!("ignored command for simulated sensor sensor={name}: {e}"),
         }
     }
