@@ -56,6 +56,9 @@ pub struct SensorLatencyArgs {
     /// Seconds to wait for each change.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// Before each change, pause a pseudo-random 0..=N ms (set it to the read interval).
+    #[arg(long, default_value_t = 100)]
+    pub spread_ms: u64,
 }
 
 #[derive(Args, Debug)]

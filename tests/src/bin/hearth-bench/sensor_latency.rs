@@ -11,6 +11,19 @@ use rumqttc::{Event, Packet, QoS};
 use crate::cli::SensorLatencyArgs;
 use crate::conn::{client, Endpoint};
 
+/// Keeps the connection serviced while pausing.
+async fn drain_for(events: &mut rumqttc::EventLoop, pause: Duration) -> Result<()> {
+    let until = Instant::now() + pause;
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        match tokio::time::timeout(left, events.poll()).await {
+            Err(_) => break,
+            Ok(Err(e)) => bail!("connection to the gateway failed: {e}"),
+            Ok(Ok(_)) => {}
+        }
+    }
+    Ok(())
+}
+
 pub async fn run(args: SensorLatencyArgs) -> Result<()> {
     let endpoint = Endpoint {
         host: args.host.clone(),
@@ -25,7 +38,15 @@ pub async fn run(args: SensorLatencyArgs) -> Result<()> {
     let command_topic = format!("hearth/{}/sim/{}/set", args.gateway, args.sensor);
     let mut latencies = Histogram::<u64>::new(3).context("histogram")?;
     let mut missed = 0;
+    // A reply arrives just after a read; waiting a random part of a period before the next
+    // change keeps the changes from locking onto the read schedule.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for i in 0..args.samples {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let pause = (seed >> 33) % (args.spread_ms + 1);
+        drain_for(&mut events, Duration::from_millis(pause)).await?;
         // Alternate between two values far enough apart to beat any deadband.
         let value = if i % 2 == 0 { args.low } else { args.high };
         let expected = format!("{value:.prec$}", prec = args.decimals);
