@@ -1,10 +1,14 @@
 //! Turning a sensor's settings into something a bus thread can open, re-open and read: the real
 //! device on a Pi, or its simulated twin driven by the same driver code.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use linux_embedded_hal::I2cdev;
 
 use drivers::scd4x::Scd4xSensor;
-use drivers::sim::{Drift, SimDs18b20Control, SimScd4x, SimScd4xControl, SimW1Bus};
+use drivers::sim::{
+    Drift, SimBme280, SimChip, SimDs18b20Control, SimScd4x, SimScd4xControl, SimW1Bus,
+};
 use drivers::{Ds18b20, Measurement, Quantity, Sensor, SensorError};
 
 use super::settings::{Device, I2cBus, SensorSettings, SimSettings, W1Root};
@@ -51,22 +55,44 @@ fn drift(sim: &SimSettings) -> Drift {
     }
 }
 
+/// A device on a Linux I2C bus, opened afresh (new file descriptor, re-probed) on each attempt.
+fn linux_i2c(
+    path: &Path,
+    make: impl Fn(I2cdev) -> Result<Box<dyn Sensor>, SensorError> + Send + 'static,
+) -> Polled {
+    let path = path.to_path_buf();
+    Polled {
+        bus_key: path.display().to_string(),
+        open: Box::new(move || make(crate::hw::i2c::open(&path)?)),
+        sim: None,
+    }
+}
+
+/// A simulated I2C device that outlives each driver instance, as a real chip would.
+fn sim_i2c<T: Send + 'static>(
+    device: T,
+    make: impl Fn(SharedI2c<T>) -> Result<Box<dyn Sensor>, SensorError> + Send + 'static,
+    control: SimControl,
+) -> Polled {
+    let shared = SharedI2c::new(device);
+    Polled {
+        bus_key: "sim-i2c".into(),
+        open: Box::new(move || make(shared.clone())),
+        sim: Some(control),
+    }
+}
+
 fn bme280(bus: &I2cBus, address: u8, sim: &SimSettings) -> Polled {
     use drivers::bme280::Bme280Sensor;
+    fn open<I: embedded_hal::i2c::I2c + Send + 'static>(
+        i2c: I,
+        address: u8,
+    ) -> Result<Box<dyn Sensor>, SensorError> {
+        Ok(Box::new(Bme280Sensor::new(i2c, address, ThreadDelay)?))
+    }
     match bus {
-        I2cBus::Dev(path) => {
-            let path = path.clone();
-            Polled {
-                bus_key: path.display().to_string(),
-                open: Box::new(move || {
-                    let i2c = crate::hw::i2c::open(&path)?;
-                    Ok(Box::new(Bme280Sensor::new(i2c, address, ThreadDelay)?) as Box<dyn Sensor>)
-                }),
-                sim: None,
-            }
-        }
+        I2cBus::Dev(path) => linux_i2c(path, move |i2c| open(i2c, address)),
         I2cBus::Sim => {
-            use drivers::sim::{SimBme280, SimChip};
             let chip = if sim.bmp280 {
                 SimChip::Bmp280
             } else {
@@ -79,17 +105,11 @@ fn bme280(bus: &I2cBus, address: u8, sim: &SimSettings) -> Polled {
                 sim.value(Quantity::Pressure),
             );
             control.set_temperature_drift(drift(sim));
-            let shared = SharedI2c::new(device);
-            Polled {
-                bus_key: "sim-i2c".into(),
-                open: Box::new(move || {
-                    Ok(
-                        Box::new(Bme280Sensor::new(shared.clone(), address, ThreadDelay)?)
-                            as Box<dyn Sensor>,
-                    )
-                }),
-                sim: Some(SimControl::Bme280(control)),
-            }
+            sim_i2c(
+                device,
+                move |i2c| open(i2c, address),
+                SimControl::Bme280(control),
+            )
         }
     }
 }
@@ -97,15 +117,7 @@ fn bme280(bus: &I2cBus, address: u8, sim: &SimSettings) -> Polled {
 fn scd4x(bus: &I2cBus, sim: &SimSettings) -> Polled {
     match bus {
         I2cBus::Dev(path) => {
-            let path = path.clone();
-            Polled {
-                bus_key: path.display().to_string(),
-                open: Box::new(move || {
-                    let i2c = crate::hw::i2c::open(&path)?;
-                    Ok(Box::new(Scd4xSensor::new(i2c, ThreadDelay)) as Box<dyn Sensor>)
-                }),
-                sim: None,
-            }
+            linux_i2c(path, |i2c| Ok(Box::new(Scd4xSensor::new(i2c, ThreadDelay))))
         }
         I2cBus::Sim => {
             let device = SimScd4x::new();
@@ -116,14 +128,11 @@ fn scd4x(bus: &I2cBus, sim: &SimSettings) -> Polled {
                 sim.value(Quantity::Humidity),
             );
             control.set_co2_drift(drift(sim));
-            let shared = SharedI2c::new(device);
-            Polled {
-                bus_key: "sim-i2c".into(),
-                open: Box::new(move || {
-                    Ok(Box::new(Scd4xSensor::new(shared.clone(), ThreadDelay)) as Box<dyn Sensor>)
-                }),
-                sim: Some(SimControl::Scd4x(control)),
-            }
+            sim_i2c(
+                device,
+                |i2c| Ok(Box::new(Scd4xSensor::new(i2c, ThreadDelay))),
+                SimControl::Scd4x(control),
+            )
         }
     }
 }

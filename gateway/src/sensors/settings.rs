@@ -129,7 +129,8 @@ impl Default for PublishSettings {
 pub struct SimSettings {
     /// Starting values per quantity; unset ones take a typical indoor value.
     pub values: Vec<(Quantity, f64)>,
-    /// Peak swing around the starting values.
+    /// Peak swing of the device's main quantity (temperature; CO2 for a SCD4x) around its
+    /// starting value.
     pub drift: f64,
     pub drift_period: Duration,
     /// A simulated input flips this often (a PIR seeing someone walk by); `None` never.
