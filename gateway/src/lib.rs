@@ -3,6 +3,7 @@
 //!
 //! `main.rs` is the command line; [`daemon`] wires the parts together.
 
+pub mod actuators;
 pub mod broker;
 pub mod config;
 pub mod daemon;
