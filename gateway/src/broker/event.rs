@@ -23,7 +23,7 @@ pub(crate) enum Event {
     },
     LocalPublish(Message),
     LocalSubscribe {
-        filter: String,
+        filters: Vec<String>,
         qos: QoS,
         sink: mpsc::Sender<Message>,
         reply: oneshot::Sender<SessionKey>,

@@ -50,14 +50,26 @@ impl BrokerHandle {
 
     /// Subscribes to `filter`; retained messages that match arrive first, flagged `retain`.
     pub async fn subscribe(&self, filter: &str, qos: QoS) -> Result<Subscription, LocalError> {
-        rules::topic::validate_filter(filter).map_err(|e| LocalError::InvalidFilter {
-            filter: filter.to_string(),
-            reason: e.to_string(),
-        })?;
+        self.subscribe_all(&[filter], qos).await
+    }
+
+    /// Subscribes to several filters at once: a message matching more than one of them
+    /// arrives once, as it would for one MQTT client holding all of them.
+    pub async fn subscribe_all(
+        &self,
+        filters: &[&str],
+        qos: QoS,
+    ) -> Result<Subscription, LocalError> {
+        for filter in filters {
+            rules::topic::validate_filter(filter).map_err(|e| LocalError::InvalidFilter {
+                filter: filter.to_string(),
+                reason: e.to_string(),
+            })?;
+        }
         let (sink, messages) = mpsc::channel(LOCAL_BACKLOG);
         let (reply, key) = oneshot::channel();
         let event = Event::LocalSubscribe {
-            filter: filter.to_string(),
+            filters: filters.iter().map(|f| f.to_string()).collect(),
             qos,
             sink,
             reply,
@@ -75,7 +87,7 @@ impl BrokerHandle {
     }
 }
 
-/// Messages matching one filter. Dropping it unsubscribes.
+/// Messages matching a subscription's filters. Dropping it unsubscribes.
 pub struct Subscription {
     key: SessionKey,
     messages: mpsc::Receiver<Message>,

@@ -29,7 +29,8 @@ use super::sys::SysPublisher;
 
 /// An in-process subscriber (`BrokerHandle::subscribe`).
 struct LocalSubscriber {
-    filter: Arc<str>,
+    /// One subscriber may hold several filters; the trie still delivers each message once.
+    filters: Vec<Arc<str>>,
     sink: mpsc::Sender<Message>,
 }
 
@@ -109,16 +110,12 @@ impl Router {
             Event::Closed { conn, reason } => self.on_closed(conn, reason),
             Event::LocalPublish(message) => self.route(message),
             Event::LocalSubscribe {
-                filter,
+                filters,
                 qos,
                 sink,
                 reply,
-            } => self.on_local_subscribe(filter, qos, sink, reply),
-            Event::LocalUnsubscribe(key) => {
-                if let Some(local) = self.locals.remove(&key) {
-                    self.subscriptions.remove(&local.filter, key);
-                }
-            }
+            } => self.on_local_subscribe(filters, qos, sink, reply),
+            Event::LocalUnsubscribe(key) => self.remove_local(key),
             Event::Shutdown => self.shutdown(),
         }
     }
@@ -398,15 +395,11 @@ impl Router {
                     Counters::add(&self.counters.publish_dropped, 1);
                     warn!(
                         "in-process subscriber is not keeping up; message dropped filter={}",
-                        local.filter
+                        local.filters.join(" ")
                     );
                 }
                 // Its `Subscription` was dropped and the unsubscribe did not get through.
-                Err(mpsc::error::TrySendError::Closed(_)) => {
-                    if let Some(local) = self.locals.remove(&key) {
-                        self.subscriptions.remove(&local.filter, key);
-                    }
-                }
+                Err(mpsc::error::TrySendError::Closed(_)) => self.remove_local(key),
             }
         }
     }
@@ -476,23 +469,42 @@ impl Router {
 
     fn on_local_subscribe(
         &mut self,
-        filter: String,
+        filters: Vec<String>,
         qos: QoS,
         sink: mpsc::Sender<Message>,
         reply: tokio::sync::oneshot::Sender<SessionKey>,
     ) {
         let key = self.new_key();
-        let filter: Arc<str> = filter.into();
-        self.subscriptions.insert(&filter, key, qos);
-        self.locals.insert(
-            key,
-            LocalSubscriber {
-                filter: filter.clone(),
-                sink,
-            },
-        );
+        let filters: Vec<Arc<str>> = filters.into_iter().map(Arc::from).collect();
+        for filter in &filters {
+            self.subscriptions.insert(filter, key, qos);
+        }
         let _ = reply.send(key);
-        self.deliver_retained(key, &filter, qos);
+        // Retained messages matching several of the filters are sent once, like live ones.
+        let mut retained = Vec::new();
+        for filter in &filters {
+            self.retained.matching(filter, &mut retained);
+        }
+        let mut seen = std::collections::HashSet::new();
+        retained.retain(|m| seen.insert(m.topic.clone()));
+        self.locals.insert(key, LocalSubscriber { filters, sink });
+        let limits = self.limits();
+        for message in &retained {
+            let delivery = Delivery {
+                message,
+                qos: message.qos.min(qos),
+                retain: true,
+            };
+            self.deliver(key, delivery, limits);
+        }
+    }
+
+    fn remove_local(&mut self, key: SessionKey) {
+        if let Some(local) = self.locals.remove(&key) {
+            for filter in &local.filters {
+                self.subscriptions.remove(filter, key);
+            }
+        }
     }
 
     fn publish_sys(&mut self) {

@@ -157,3 +157,44 @@ async fn rumqttc_node_losing_its_network_goes_offline_for_a_rumqttc_phone() {
     assert_eq!(offline.len(), 1, "will published");
     assert_eq!(&offline[0].payload[..], b"offline");
 }
+
+#[tokio::test]
+async fn in_process_subscriber_with_overlapping_filters_gets_each_message_once() {
+    let b = start_broker(BrokerOptions::default()).await;
+    let (node, _) = MqttClient::connect(mqtt_options(b.addr(), "esp-living")).await;
+    node.publish("LivingRoom/AirQuality/co2", QoS::AtLeastOnce, true, "650")
+        .await;
+    // Make sure the retained reading is stored before subscribing.
+    let mut probe = b
+        .handle()
+        .subscribe("LivingRoom/AirQuality/co2", LocalQoS::AtMostOnce)
+        .await
+        .expect("subscribe");
+    tokio::time::timeout(WAIT, probe.recv())
+        .await
+        .expect("retained reading within WAIT");
+
+    let mut rules = b
+        .handle()
+        .subscribe_all(&["+/AirQuality/co2", "LivingRoom/#"], LocalQoS::AtLeastOnce)
+        .await
+        .expect("subscribe_all");
+    let retained = tokio::time::timeout(WAIT, rules.recv())
+        .await
+        .expect("retained within WAIT")
+        .expect("broker running");
+    assert!(retained.retain);
+    assert_eq!(&*retained.payload, b"650");
+
+    node.publish("LivingRoom/AirQuality/co2", QoS::AtLeastOnce, false, "1042")
+        .await;
+    let live = tokio::time::timeout(WAIT, rules.recv())
+        .await
+        .expect("live message within WAIT")
+        .expect("broker running");
+    assert_eq!(&*live.payload, b"1042");
+    assert!(
+        tokio::time::timeout(QUIET, rules.recv()).await.is_err(),
+        "a message matching both filters arrives once"
+    );
+}
