@@ -6,6 +6,10 @@ use std::net::SocketAddr;
 use anyhow::{bail, Context};
 use log::info;
 
+use tokio::sync::mpsc;
+
+use crate::actuators::Actuators;
+use crate::automation::Automation;
 use crate::broker::{Broker, BrokerHandle};
 use crate::config::Config;
 use crate::sensors::Sensors;
@@ -14,11 +18,14 @@ use crate::status;
 pub struct Daemon {
     config: Config,
     broker: Broker,
+    actuators: Actuators,
     sensors: Sensors,
+    automation: Automation,
 }
 
 impl Daemon {
-    /// Starts the broker, announces the gateway online, then starts reading sensors.
+    /// Starts the broker, announces the gateway online, drives the actuators to their start
+    /// state, starts reading sensors, then starts the rules.
     pub async fn start(config: Config) -> anyhow::Result<Daemon> {
         let broker = Broker::start(config.broker.clone())
             .await
@@ -26,18 +33,38 @@ impl Daemon {
         status::announce(&broker.handle(), &config.gateway.name, status::ONLINE)
             .await
             .context("announcing the gateway online")?;
+        let actuators = Actuators::start(
+            &config.actuators,
+            config.gateway.state_dir.as_deref(),
+            broker.handle(),
+        )
+        .await
+        .context("starting the actuators")?;
         let sensors = Sensors::start(&config, broker.handle())
             .await
             .context("starting the sensors")?;
+        let automation = Automation::start(
+            config.rules.clone(),
+            config.rule_options.clone(),
+            &config.gateway.name,
+            broker.handle(),
+            actuators.handle(),
+        )
+        .await
+        .context("starting the rules")?;
         info!(
-            "gateway {} running with {} sensors",
+            "gateway {} running with {} sensors, {} actuators and {} rules",
             config.gateway.name,
-            config.sensors.len()
+            config.sensors.len(),
+            config.actuators.len(),
+            config.rules.len()
         );
         Ok(Daemon {
             config,
             broker,
+            actuators,
             sensors,
+            automation,
         })
     }
 
@@ -50,22 +77,78 @@ impl Daemon {
         self.broker.handle()
     }
 
-    /// Runs until `shutdown` resolves, then stops cleanly. Fails if a part stops on its own.
-    pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        tokio::select! {
-            () = shutdown => {
-                self.stop().await;
-                Ok(())
+    /// Runs until `shutdown` resolves, then stops cleanly; applies each configuration that
+    /// arrives on `reloads` (SIGHUP). Fails if a part stops on its own.
+    pub async fn run_until(
+        mut self,
+        shutdown: impl Future<Output = ()>,
+        mut reloads: mpsc::Receiver<Config>,
+    ) -> anyhow::Result<()> {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => {
+                    self.stop().await;
+                    return Ok(());
+                }
+                why = self.broker.failed() => bail!("{why}"),
+                Some(config) = reloads.recv() => {
+                    if let Err(e) = self.reload(config).await {
+                        log::error!("reload failed: {e:#}");
+                    }
+                }
             }
-            why = self.broker.failed() => bail!("{why}"),
         }
     }
 
-    /// Stops the sensors (marking them offline), announces the gateway offline, then stops the
-    /// broker (which publishes due wills).
+    /// Applies a new, already checked configuration without dropping a client: actuators and
+    /// rules are replaced, and rules that did not change keep their state. The broker, the
+    /// sensors and the gateway's name keep running as they are until a restart.
+    pub async fn reload(&mut self, new: Config) -> anyhow::Result<rules::ReloadSummary> {
+        let needs_restart: Vec<&str> = [
+            ("[gateway]", self.config.gateway != new.gateway),
+            ("[broker]", self.config.broker != new.broker),
+            ("[[sensor]]", self.config.sensors != new.sensors),
+            ("[homeassistant]", self.config.discovery != new.discovery),
+        ]
+        .into_iter()
+        .filter_map(|(table, changed)| changed.then_some(table))
+        .collect();
+        if !needs_restart.is_empty() {
+            log::warn!(
+                "changes to {} take effect at the next restart; rules and actuators are reloaded now",
+                needs_restart.join(", ")
+            );
+        }
+        self.actuators
+            .reload(&new.actuators)
+            .await
+            .context("reloading the actuators")?;
+        self.config.actuators = new.actuators;
+        let summary = self
+            .automation
+            .reload(new.rules.clone(), new.rule_options.clone())
+            .await?;
+        self.config.rules = new.rules;
+        self.config.rule_options = new.rule_options;
+        info!(
+            "rules reloaded kept={} added={} changed={} removed={}",
+            summary.kept.len(),
+            summary.added.len(),
+            summary.changed.len(),
+            summary.removed.len()
+        );
+        Ok(summary)
+    }
+
+    /// Stops the rules and the sensors (marking them offline), drives the actuators to their
+    /// safe state, announces the gateway offline, then stops the broker (which publishes due
+    /// wills).
     pub async fn stop(self) {
         info!("gateway {} stopping", self.config.gateway.name);
+        self.automation.stop().await;
         self.sensors.stop().await;
+        self.actuators.stop().await;
         if let Err(e) = status::announce(
             &self.broker.handle(),
             &self.config.gateway.name,

@@ -4,9 +4,11 @@
 //! `main.rs` is the command line; [`daemon`] wires the parts together.
 
 pub mod actuators;
+pub mod automation;
 pub mod broker;
 pub mod config;
 pub mod daemon;
+pub mod dry_run;
 pub mod hw;
 pub mod logging;
 pub mod sensors;

@@ -1,6 +1,6 @@
 //! `hearth`: the gateway's command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +35,25 @@ enum Command {
         #[arg(long, short, value_name = "PATH")]
         config: PathBuf,
     },
+    /// Work with the rules of a configuration.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Replay recorded messages through the rules and print what would have fired, and when.
+    /// Nothing is published and nothing is switched.
+    ///
+    /// Record with: mosquitto_sub -v -F '%U %t %p' -t '#' > recording.txt
+    Test {
+        #[arg(long, short, value_name = "PATH")]
+        config: PathBuf,
+        /// Lines of `TIME TOPIC PAYLOAD`; TIME is Unix seconds (`%U`), ISO 8601 (`%I`), or an
+        /// offset such as `90s` from the start of a hand-written file.
+        #[arg(long, value_name = "FILE")]
+        replay: PathBuf,
+    },
 }
 
 /// Exit status for a configuration with errors (as `hearth check` documents).
@@ -54,15 +73,16 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_BAD_CONFIG)
             }
         },
-        Command::Run { config } => {
-            let config = match Config::load(&config) {
+        Command::Rules(RulesCommand::Test { config, replay }) => rules_test(&config, &replay),
+        Command::Run { config: path } => {
+            let config = match Config::load(&path) {
                 Ok(c) => c,
                 Err(errors) => {
                     eprintln!("{errors}\nnothing was started");
                     return ExitCode::from(EXIT_BAD_CONFIG);
                 }
             };
-            match run(config) {
+            match run(config, path) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     log::error!("{e:#}");
@@ -73,7 +93,34 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(config: Config) -> anyhow::Result<()> {
+fn rules_test(config: &Path, replay: &Path) -> ExitCode {
+    let config = match Config::load(config) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let recording = match std::fs::read_to_string(replay) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("{}: cannot read the recording: {e}", replay.display());
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    match gateway::dry_run::report(config.rules, &recording) {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", replay.display());
+            ExitCode::from(EXIT_BAD_CONFIG)
+        }
+    }
+}
+
+fn run(config: Config, path: PathBuf) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("hearth")
@@ -81,9 +128,33 @@ fn run(config: Config) -> anyhow::Result<()> {
     runtime.block_on(async {
         // Handlers go in before anything starts, so an early SIGTERM still stops us cleanly.
         let shutdown = shutdown_signal()?;
+        let reloads = reload_on_hangup(path)?;
         let daemon = Daemon::start(config).await?;
-        daemon.run_until(shutdown).await
+        daemon.run_until(shutdown, reloads).await
     })
+}
+
+/// On each SIGHUP (`systemctl reload hearth`) reads the configuration again; a file with errors
+/// is reported and the running configuration carries on.
+fn reload_on_hangup(path: PathBuf) -> anyhow::Result<tokio::sync::mpsc::Receiver<Config>> {
+    use anyhow::Context;
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let (reloads, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            log::info!("received SIGHUP; reloading {}", path.display());
+            match Config::load(&path) {
+                Ok(config) => {
+                    if reloads.send(config).await.is_err() {
+                        return;
+                    }
+                }
+                Err(errors) => log::error!("{errors}\nthe running configuration carries on"),
+            }
+        }
+    });
+    Ok(rx)
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd, `kill`).

@@ -39,6 +39,8 @@ impl Default for BrokerOptions {
 pub struct TestBroker {
     addr: SocketAddr,
     daemon: Option<Daemon>,
+    /// The configuration without the test's extra tables, for `reload`.
+    base: String,
 }
 
 impl TestBroker {
@@ -50,6 +52,19 @@ impl TestBroker {
     pub fn handle(&self) -> BrokerHandle {
         match &self.daemon {
             Some(d) => d.broker(),
+            None => panic!("broker already stopped"),
+        }
+    }
+
+    /// Reloads the gateway as SIGHUP would, with `extra` in place of the extra tables it
+    /// started with.
+    pub async fn reload(&mut self, extra: &str) -> rules::ReloadSummary {
+        let config = parse(&format!("{}{extra}", self.base));
+        match self.daemon.as_mut() {
+            Some(d) => match d.reload(config).await {
+                Ok(summary) => summary,
+                Err(e) => panic!("reload failed: {e:#}"),
+            },
             None => panic!("broker already stopped"),
         }
     }
@@ -90,7 +105,7 @@ async fn start(opts: BrokerOptions, state: Option<&std::path::Path>, extra: &str
     let state_line = state.map_or(String::new(), |dir| {
         format!("state_dir = \"{}\"\n", dir.display())
     });
-    let text = format!(
+    let base = format!(
         "[gateway]\nname = \"{GATEWAY_NAME}\"\n{state_line}\n[broker]\nlisten = \"127.0.0.1:0\"\n\
          connect_timeout = \"{}ms\"\nmax_inflight = {}\nmax_queued_messages = {}\n\
          sys_interval = \"{}ms\"\nmax_packet_size = {}\n",
@@ -99,11 +114,8 @@ async fn start(opts: BrokerOptions, state: Option<&std::path::Path>, extra: &str
         opts.max_queued_messages,
         opts.sys_interval.as_millis(),
         opts.max_packet_size,
-    ) + extra;
-    let config = match Config::parse(&text, "test config") {
-        Ok(c) => c,
-        Err(e) => panic!("{e}"),
-    };
+    );
+    let config = parse(&format!("{base}{extra}"));
     let daemon = match Daemon::start(config).await {
         Ok(d) => d,
         Err(e) => panic!("gateway did not start: {e:#}"),
@@ -111,5 +123,13 @@ async fn start(opts: BrokerOptions, state: Option<&std::path::Path>, extra: &str
     TestBroker {
         addr: daemon.broker_addr(),
         daemon: Some(daemon),
+        base,
+    }
+}
+
+fn parse(text: &str) -> Config {
+    match Config::parse(text, "test config") {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
     }
 }

@@ -48,10 +48,7 @@ pub struct Daemon {
 impl Daemon {
     /// Runs `hearth run` with `extra` appended to a `[broker]` table listening on port 0.
     pub fn start(name: &str, broker_extra: &str) -> Daemon {
-        let config = TempConfig::new(
-            name,
-            &format!("[gateway]\nname = \"test\"\n\n[broker]\nlisten = \"127.0.0.1:0\"\n{broker_extra}\n"),
-        );
+        let config = TempConfig::new(name, &config_text(broker_extra));
         let mut child = hearth()
             .args(["run", "--config"])
             .arg(&config.path)
@@ -81,6 +78,24 @@ impl Daemon {
             _log: log_rx,
             _config: config,
         }
+    }
+
+    /// Replaces the daemon's configuration file, as a user editing it before `systemctl reload`.
+    pub fn rewrite_config(&self, broker_extra: &str) {
+        std::fs::write(&self._config.path, config_text(broker_extra)).expect("rewrite config");
+    }
+
+    /// Waits (bounded) for a log line containing `text`; false if none came within `within`.
+    pub fn wait_for_log(&self, text: &str, within: Duration) -> bool {
+        let deadline = std::time::Instant::now() + within;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self._log.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        false
     }
 
     /// Resident set size of the daemon, from /proc.
@@ -114,6 +129,10 @@ impl Daemon {
         }
         None
     }
+}
+
+fn config_text(broker_extra: &str) -> String {
+    format!("[gateway]\nname = \"test\"\n\n[broker]\nlisten = \"127.0.0.1:0\"\n{broker_extra}\n")
 }
 
 impl Drop for Daemon {

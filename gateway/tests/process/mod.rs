@@ -1,4 +1,6 @@
 mod cli;
 mod harness;
 mod memory;
+mod reload;
+mod rules_test;
 mod signals;

@@ -4,6 +4,7 @@ mod malformed;
 mod mosquitto_clients;
 mod qos;
 mod retained;
+mod rules;
 mod sensors;
 mod session;
 mod sys;

@@ -1,0 +1,301 @@
+//! Rules end to end: ESP8266-like nodes publish readings to the real broker, the gateway's rules
+//! switch its (simulated) relays, and a phone-like client sees the retained states change.
+
+use std::time::{Duration, Instant};
+
+use rumqttc::{LastWill, Publish, QoS};
+use serde_json::Value;
+use tests::{mqtt_options, start_gateway, BrokerOptions, MqttClient, TestBroker, GATEWAY_NAME};
+
+const WAIT: Duration = Duration::from_secs(5);
+const QUIET: Duration = Duration::from_millis(600);
+
+const PURIFIERS: &str = r#"
+[[actuator]]
+name = "kitchen-purifier"
+topic = "Kitchen/Purifier"
+pin = "sim"
+
+[[actuator]]
+name = "living-purifier"
+topic = "LivingRoom/Purifier"
+pin = "sim"
+"#;
+
+/// The rule a user writes first, with a `for` short enough for a test.
+const CO2_RULE: &str = r#"
+[[rule]]
+name = "purifier on high co2"
+when = "+/AirQuality/co2"
+above = 1000
+below = 800
+for = "300ms"
+on_enter = { publish = "{1}/Purifier/set", payload = "ON" }
+on_leave = { publish = "{1}/Purifier/set", payload = "OFF" }
+"#;
+
+async fn gateway(extra: &str) -> TestBroker {
+    start_gateway(BrokerOptions::default(), extra).await
+}
+
+async fn client(b: &TestBroker, id: &str, filter: Option<&str>) -> MqttClient {
+    let (mut c, _) = MqttClient::connect(mqtt_options(b.addr(), id)).await;
+    if let Some(filter) = filter {
+        c.subscribe(filter, QoS::AtLeastOnce).await;
+    }
+    c
+}
+
+/// An ESP8266 node as PubSubClient connects: MQTT 3.1.1 with a retained Last Will.
+async fn esp_node(b: &TestBroker, id: &str) -> MqttClient {
+    let mut opts = mqtt_options(b.addr(), id);
+    opts.set_last_will(LastWill::new(
+        format!("nodes/{id}/status"),
+        "offline",
+        QoS::AtLeastOnce,
+        true,
+    ));
+    let (c, _) = MqttClient::connect(opts).await;
+    c.publish(&format!("nodes/{id}/status"), QoS::AtLeastOnce, true, "online")
+        .await;
+    c
+}
+
+/// The next message on `topic` (others are skipped), within `within`.
+async fn next_on(c: &mut MqttClient, topic: &str, within: Duration) -> Option<Publish> {
+    let deadline = Instant::now() + within;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match c.collect(1, left).await.into_iter().next() {
+            Some(p) if p.topic == topic => return Some(p),
+            Some(_) => {}
+            None => return None,
+        }
+    }
+    None
+}
+
+async fn expect_on(c: &mut MqttClient, topic: &str, payload: &str) -> Publish {
+    match next_on(c, topic, WAIT).await {
+        Some(p) => {
+            assert_eq!(text(&p), payload, "payload on {topic}");
+            p
+        }
+        None => panic!("nothing on {topic} within {WAIT:?}; expected {payload:?}"),
+    }
+}
+
+fn text(p: &Publish) -> String {
+    String::from_utf8_lossy(&p.payload).into_owned()
+}
+
+#[tokio::test]
+async fn high_co2_switches_that_rooms_purifier_and_not_the_other() {
+    let b = gateway(&format!("{PURIFIERS}{CO2_RULE}")).await;
+    let mut phone = client(&b, "phone", Some("+/Purifier/state")).await;
+    // Both relays start off, retained, so the phone sees them at once.
+    let start: Vec<(String, String)> = phone
+        .collect(2, WAIT)
+        .await
+        .iter()
+        .map(|p| (p.topic.clone(), text(p)))
+        .collect();
+    assert!(start.contains(&("Kitchen/Purifier/state".into(), "OFF".into())));
+    assert!(start.contains(&("LivingRoom/Purifier/state".into(), "OFF".into())));
+
+    let kitchen = esp_node(&b, "esp-kitchen").await;
+    let living = esp_node(&b, "esp-living").await;
+    kitchen
+        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, true, "1250")
+        .await;
+    living
+        .publish("LivingRoom/AirQuality/co2", QoS::AtLeastOnce, true, "640")
+        .await;
+
+    let on = expect_on(&mut phone, "Kitchen/Purifier/state", "ON").await;
+    assert!(on.retain, "a phone connecting later sees the relay on");
+    assert!(
+        phone.collect(1, QUIET).await.is_empty(),
+        "the living room's purifier stays off"
+    );
+
+    // Inside the hysteresis band nothing changes; below 800 the kitchen's purifier goes off.
+    kitchen
+        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, true, "900")
+        .await;
+    assert!(phone.collect(1, QUIET).await.is_empty(), "900 is in the band");
+    kitchen
+        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, true, "760")
+        .await;
+    expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
+
+    let mut later = client(&b, "phone-later", Some("+/Purifier/state")).await;
+    let states: Vec<String> = later
+        .collect(2, WAIT)
+        .await
+        .iter()
+        .map(|p| format!("{}={}", p.topic, text(p)))
+        .collect();
+    assert!(states.contains(&"Kitchen/Purifier/state=OFF".to_string()));
+    assert!(states.contains(&"LivingRoom/Purifier/state=OFF".to_string()));
+}
+
+#[tokio::test]
+async fn a_reading_that_drops_before_for_elapses_switches_nothing() {
+    let b = gateway(&format!("{PURIFIERS}{CO2_RULE}")).await;
+    let mut phone = client(&b, "phone", Some("Kitchen/Purifier/state")).await;
+    expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
+    let kitchen = esp_node(&b, "esp-kitchen").await;
+    kitchen
+        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, false, "1300")
+        .await;
+    kitchen
+        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, false, "700")
+        .await;
+    assert!(
+        phone.collect(1, QUIET).await.is_empty(),
+        "the condition stopped holding before 300ms: the `for` was cancelled"
+    );
+}
+
+#[tokio::test]
+async fn why_a_rule_fired_is_published_for_phones() {
+    let b = gateway(&format!("{PURIFIERS}{CO2_RULE}")).await;
+    let base = format!("hearth/{GATEWAY_NAME}/rules/purifier on high co2");
+    let mut phone = client(&b, "phone", Some(&format!("{base}/#"))).await;
+    let kitchen = esp_node(&b, "esp-kitchen").await;
+    kitchen
+        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, false, "1250")
+        .await;
+    expect_on(&mut phone, &format!("{base}/state"), "ON").await;
+    let active = expect_on(&mut phone, &format!("{base}/active"), r#"[["Kitchen"]]"#).await;
+    assert!(active.retain);
+    let last = match next_on(&mut phone, &format!("{base}/last"), WAIT).await {
+        Some(p) => p,
+        None => panic!("no explanation on {base}/last"),
+    };
+    let last: Value = serde_json::from_slice(&last.payload).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(last["transition"], "enter");
+    assert_eq!(last["captures"][0], "Kitchen");
+    assert_eq!(last["topic"], "Kitchen/AirQuality/co2");
+    assert_eq!(last["value"], "1250");
+    let reason = last["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("1000"), "the threshold is named: {reason}");
+    let action = last["actions"][0].as_str().unwrap_or_default();
+    assert!(action.contains("Kitchen/Purifier/set"), "{action}");
+}
+
+#[tokio::test]
+async fn a_phone_toggles_a_relay_through_its_set_topic() {
+    let b = gateway(PURIFIERS).await;
+    let mut phone = client(&b, "phone", Some("LivingRoom/Purifier/state")).await;
+    expect_on(&mut phone, "LivingRoom/Purifier/state", "OFF").await;
+    for want in ["ON", "OFF", "ON"] {
+        phone
+            .publish("LivingRoom/Purifier/set", QoS::AtLeastOnce, false, "TOGGLE")
+            .await;
+        expect_on(&mut phone, "LivingRoom/Purifier/state", want).await;
+    }
+    phone
+        .publish("LivingRoom/Purifier/set", QoS::AtLeastOnce, false, "off")
+        .await;
+    expect_on(&mut phone, "LivingRoom/Purifier/state", "OFF").await;
+}
+
+#[tokio::test]
+async fn a_rule_switches_an_actuator_by_name_when_a_door_opens() {
+    let rule = r#"
+[[actuator]]
+name = "hall-light"
+topic = "Hall/Light"
+pin = "sim"
+
+[[rule]]
+name = "hall light when the door opens"
+when = "Hall/Door/state"
+equals = "open"
+on_enter = { actuator = "hall-light", set = "ON" }
+on_leave = [{ actuator = "hall-light", set = "OFF" }, { log = "door closed after {value}" }]
+"#;
+    let b = gateway(rule).await;
+    let mut phone = client(&b, "phone", Some("Hall/Light/state")).await;
+    expect_on(&mut phone, "Hall/Light/state", "OFF").await;
+    let door = esp_node(&b, "esp-hall").await;
+    door.publish("Hall/Door/state", QoS::AtMostOnce, false, "open")
+        .await;
+    expect_on(&mut phone, "Hall/Light/state", "ON").await;
+    door.publish("Hall/Door/state", QoS::AtMostOnce, false, "closed")
+        .await;
+    expect_on(&mut phone, "Hall/Light/state", "OFF").await;
+}
+
+#[tokio::test]
+async fn a_node_whose_will_says_offline_fires_a_staleness_rule() {
+    let rule = r#"
+[[rule]]
+name = "node gone"
+when = "nodes/+/status"
+silent_for = "1h"
+on_enter = { publish = "alerts/{1}", payload = "{1} is offline", qos = 1 }
+"#;
+    let b = gateway(rule).await;
+    let mut phone = client(&b, "phone", Some("alerts/#")).await;
+    let node = esp_node(&b, "esp-attic").await;
+    // The node's Wi-Fi drops: its socket dies without DISCONNECT and the broker sends its will.
+    drop(node);
+    expect_on(&mut phone, "alerts/esp-attic", "esp-attic is offline").await;
+}
+
+#[tokio::test]
+async fn reload_keeps_a_pending_for_of_an_unchanged_rule() {
+    let slow_rule = CO2_RULE.replace("300ms", "1500ms");
+    let mut b = gateway(&format!("{PURIFIERS}{slow_rule}")).await;
+    let mut phone = client(&b, "phone", Some("Kitchen/Purifier/state")).await;
+    expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
+    let kitchen = esp_node(&b, "esp-kitchen").await;
+    kitchen
+        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, false, "1250")
+        .await;
+    // Let the reading reach the rule (its `for` is now pending), then reload with a new rule.
+    assert!(phone.collect(1, QUIET).await.is_empty());
+    let extra_rule = r#"
+[[rule]]
+name = "door"
+when = "Hall/Door/state"
+equals = "open"
+on_enter = { log = "door open" }
+"#;
+    let summary = b
+        .reload(&format!("{PURIFIERS}{slow_rule}{extra_rule}"))
+        .await;
+    assert_eq!(summary.kept, vec!["purifier on high co2".to_string()]);
+    assert_eq!(summary.added, vec!["door".to_string()]);
+    // No new reading arrives: only the kept pending `for` can switch the purifier on.
+    expect_on(&mut phone, "Kitchen/Purifier/state", "ON").await;
+    // The node stayed connected through the reload.
+    kitchen
+        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, false, "700")
+        .await;
+    expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
+}
+
+#[tokio::test]
+async fn reload_restarts_a_changed_rule() {
+    let mut b = gateway(&format!("{PURIFIERS}{CO2_RULE}")).await;
+    let mut phone = client(&b, "phone", Some("Kitchen/Purifier/state")).await;
+    expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
+    let kitchen = esp_node(&b, "esp-kitchen").await;
+    kitchen
+        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, false, "1250")
+        .await;
+    expect_on(&mut phone, "Kitchen/Purifier/state", "ON").await;
+    // A stricter threshold is a different rule: its state starts afresh, so the same reading
+    // (not above 1300) does not enter it, and nothing fires.
+    let stricter = CO2_RULE.replace("above = 1000", "above = 1300");
+    let summary = b.reload(&format!("{PURIFIERS}{stricter}")).await;
+    assert_eq!(summary.changed, vec!["purifier on high co2".to_string()]);
+    kitchen
+        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, false, "1400")
+        .await;
+    // Entering again publishes ON again (the relay confirms every command).
+    expect_on(&mut phone, "Kitchen/Purifier/state", "ON").await;
+}
