@@ -9,6 +9,7 @@
 mod condition;
 mod engine;
 mod firing;
+pub mod replay;
 mod rule;
 pub mod spec;
 pub mod template;
