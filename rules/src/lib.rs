@@ -1,6 +1,23 @@
 //! Hearth's rule engine. Pure: no I/O and no clock of its own, so every behaviour is testable
 //! as a table of inputs and expected outputs.
+//!
+//! A message goes [`Engine::on_message`] -> the topic trie (which conditions, with which
+//! wildcard captures) -> each condition's state for that capture key -> the rule's enter/leave
+//! state machine -> [`Firing`]s with rendered [`Action`]s. Durations (`for`, `min_on`,
+//! `min_off`, staleness) become deadlines that [`Engine::on_tick`] handles.
 
+mod condition;
+mod engine;
+mod firing;
+pub mod replay;
+mod rule;
 pub mod spec;
 pub mod template;
 pub mod topic;
+mod trie;
+mod value;
+
+pub use engine::{Engine, ReloadSummary, Stats};
+pub use firing::{Action, Firing, Transition};
+pub use rule::MAX_KEYS_PER_RULE;
+pub use value::MAX_PAYLOAD;
