@@ -34,7 +34,10 @@ impl Runner {
         broker: BrokerHandle,
         actuators: ActuatorHandle,
     ) -> Result<Runner, LocalError> {
-        let engine = Engine::new(rules);
+        let mut engine = Engine::new(rules);
+        // Starts the silence clocks of topics that may never publish at all; nothing can be
+        // due yet.
+        let _ = engine.on_tick(Duration::ZERO);
         let filters = engine.filters();
         let subscription = subscribe(&broker, &filters).await?;
         info!(
@@ -108,6 +111,10 @@ impl Runner {
         self.explainer.set_enabled(options.explain);
         self.explainer.forget(&summary.removed).await;
         self.explainer.forget(&summary.changed).await;
+        // Starts the silence clocks of the new rules.
+        for firing in self.engine.on_tick(self.now()) {
+            self.carry_out(&firing).await;
+        }
         let filters = self.engine.filters();
         // Unchanged filters keep the subscription, so retained messages are not replayed.
         if filters != self.filters {
