@@ -6,8 +6,10 @@
 mod broker;
 mod error;
 mod gateway;
+mod pin;
 mod reader;
 mod sensor;
+mod unique;
 
 use std::path::Path;
 
@@ -72,7 +74,7 @@ impl Config {
                 return Err(errs.into_errors(source_name));
             }
         };
-        let mut root = TableReader::new(doc.get_ref(), "");
+        let mut root = TableReader::new(doc.get_ref(), "", 0..0);
         let gateway_table = root.table(&mut errs, "gateway");
         let gateway = gateway::read(gateway_table, &mut errs);
         let broker_table = root.table(&mut errs, "broker");
