@@ -3,6 +3,7 @@
 //! Reading is pure (no device or socket is touched), so `hearth check` and `hearth run` share it
 //! and nothing starts when a file has errors.
 
+mod actuator;
 mod broker;
 mod error;
 mod gateway;
@@ -16,6 +17,7 @@ use std::path::Path;
 pub use error::{ConfigError, ConfigErrors};
 pub use gateway::GatewaySettings;
 
+use crate::actuators::settings::ActuatorSettings;
 use crate::broker::BrokerSettings;
 use crate::sensors::settings::SensorSettings;
 use error::ErrorSink;
@@ -26,6 +28,7 @@ pub struct Config {
     pub gateway: GatewaySettings,
     pub broker: BrokerSettings,
     pub sensors: Vec<SensorSettings>,
+    pub actuators: Vec<ActuatorSettings>,
     pub discovery: DiscoverySettings,
 }
 
@@ -81,6 +84,8 @@ impl Config {
         let broker = broker::read(broker_table, &mut errs);
         let sensor_tables = root.array_of_tables(&mut errs, "sensor");
         let sensors = sensor::read_all(sensor_tables, &mut errs);
+        let actuator_tables = root.array_of_tables(&mut errs, "actuator");
+        let actuators = actuator::read_all(actuator_tables, &sensors, &mut errs);
         let discovery_table = root.table(&mut errs, "homeassistant");
         let discovery = read_discovery(discovery_table, &mut errs);
         root.finish(&mut errs);
@@ -89,6 +94,7 @@ impl Config {
                 gateway,
                 broker,
                 sensors,
+                actuators: actuators.settings,
                 discovery,
             })
         } else {

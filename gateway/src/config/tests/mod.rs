@@ -206,3 +206,5 @@ fn keys_of_another_driver_are_unknown() {
         errs[0].message
     );
 }
+
+mod actuators;
