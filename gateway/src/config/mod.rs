@@ -9,6 +9,7 @@ mod error;
 mod gateway;
 mod pin;
 mod reader;
+mod rule;
 mod sensor;
 mod unique;
 
@@ -16,12 +17,14 @@ use std::path::Path;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use gateway::GatewaySettings;
+pub use rule::RuleOptions;
 
 use crate::actuators::settings::ActuatorSettings;
 use crate::broker::BrokerSettings;
 use crate::sensors::settings::SensorSettings;
 use error::ErrorSink;
 use reader::TableReader;
+use rules::spec::RuleSpec;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -29,6 +32,8 @@ pub struct Config {
     pub broker: BrokerSettings,
     pub sensors: Vec<SensorSettings>,
     pub actuators: Vec<ActuatorSettings>,
+    pub rules: Vec<RuleSpec>,
+    pub rule_options: RuleOptions,
     pub discovery: DiscoverySettings,
 }
 
@@ -84,8 +89,13 @@ impl Config {
         let broker = broker::read(broker_table, &mut errs);
         let sensor_tables = root.array_of_tables(&mut errs, "sensor");
         let sensors = sensor::read_all(sensor_tables, &mut errs);
+        // Actuators before rules: rule actions name actuators.
         let actuator_tables = root.array_of_tables(&mut errs, "actuator");
         let actuators = actuator::read_all(actuator_tables, &sensors, &mut errs);
+        let rule_tables = root.array_of_tables(&mut errs, "rule");
+        let rules = rule::read_all(rule_tables, &actuators.names, &mut errs);
+        let options_table = root.table(&mut errs, "rules");
+        let rule_options = rule::read_options(options_table, &mut errs);
         let discovery_table = root.table(&mut errs, "homeassistant");
         let discovery = read_discovery(discovery_table, &mut errs);
         root.finish(&mut errs);
@@ -95,6 +105,8 @@ impl Config {
                 broker,
                 sensors,
                 actuators: actuators.settings,
+                rules,
+                rule_options,
                 discovery,
             })
         } else {

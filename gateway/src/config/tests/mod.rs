@@ -208,3 +208,4 @@ fn keys_of_another_driver_are_unknown() {
 }
 
 mod actuators;
+mod rules;
