@@ -61,7 +61,10 @@ pub(crate) fn read_all(
         };
         let on_enter = action::read_list(&mut t, errs, "on_enter", &scope);
         let on_leave = action::read_list(&mut t, errs, "on_leave", &scope);
-        if !t.has("on_enter") && !t.has("on_leave") {
+        // Absent keys read as empty lists; `on_enter = []` is no action either.
+        if on_enter.as_ref().is_some_and(Vec::is_empty)
+            && on_leave.as_ref().is_some_and(Vec::is_empty)
+        {
             errs.report(
                 t.path(),
                 t.span(),

@@ -354,6 +354,8 @@ fn an_action_is_one_of_publish_actuator_log() {
 fn a_rule_without_actions_is_refused_with_a_hint() {
     let text = format!("{RULE}when = \"a\"\nabove = 1\n");
     assert_error(&text, "rule[0]", "[[rule]]", "on_enter = { log =");
+    let text = format!("{RULE}when = \"a\"\nabove = 1\non_enter = []\n");
+    assert_error(&text, "rule[0]", "[[rule]]", "has no action");
 }
 
 #[test]
