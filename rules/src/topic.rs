@@ -59,6 +59,14 @@ pub fn validate_topic_name(topic: &str) -> Result<(), TopicNameError> {
     Ok(())
 }
 
+/// How many wildcards (`+` or `#`) a valid `filter` has: the captures `{1}`.. a rule can use.
+pub fn wildcard_count(filter: &str) -> usize {
+    filter
+        .split('/')
+        .filter(|level| matches!(*level, "+" | "#"))
+        .count()
+}
+
 /// Whether a valid `filter` matches a topic name. Topics starting with `$` are not matched by a
 /// filter starting with a wildcard (MQTT-4.7.2-1).
 pub fn matches(filter: &str, topic: &str) -> bool {
@@ -121,6 +129,21 @@ mod tests {
         assert_eq!(validate_topic_name("a/+"), Err(TopicNameError::Wildcard));
         assert_eq!(validate_topic_name("a/#"), Err(TopicNameError::Wildcard));
         assert_eq!(validate_topic_name("a\0"), Err(TopicNameError::Null));
+    }
+
+    #[test]
+    fn wildcard_count_table() {
+        let cases: &[(&str, usize)] = &[
+            ("Kitchen/AirQuality/co2", 0),
+            ("+/AirQuality/co2", 1),
+            ("+/+/co2", 2),
+            ("+/AirQuality/#", 2),
+            ("#", 1),
+            ("a/b+c", 0),
+        ];
+        for (filter, want) in cases {
+            assert_eq!(wildcard_count(filter), *want, "filter {filter:?}");
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub(crate) fn read(table: Option<TableReader>, errs: &mut ErrorSink) -> GatewayS
             state_dir = Some(dir.into());
         }
         if let Some((text, span)) = t.string(errs, "name") {
-            match check_name(text) {
+            match check_topic_level(text) {
                 Ok(()) => name = text.to_string(),
                 Err(why) => errs.report(&t.key_path("name"), span, why),
             }
@@ -30,8 +30,8 @@ pub(crate) fn read(table: Option<TableReader>, errs: &mut ErrorSink) -> GatewayS
     GatewaySettings { name, state_dir }
 }
 
-/// The name becomes one topic level, so it must be a valid, wildcard-free level.
-fn check_name(name: &str) -> Result<(), String> {
+/// A name that becomes one topic level (`hearth/<name>/...`) must be a valid, wildcard-free level.
+pub(super) fn check_topic_level(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("must not be empty".into());
     }
@@ -54,19 +54,19 @@ fn default_name() -> String {
     std::fs::read_to_string("/etc/hostname")
         .ok()
         .map(|s| s.trim().to_string())
-        .filter(|s| check_name(s).is_ok())
+        .filter(|s| check_topic_level(s).is_ok())
         .unwrap_or_else(|| "hearth".to_string())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::check_name;
+    use super::check_topic_level;
 
     #[test]
     fn names_that_are_not_one_topic_level_are_refused() {
-        assert!(check_name("pi-kitchen").is_ok());
+        assert!(check_topic_level("pi-kitchen").is_ok());
         for bad in ["", "a/b", "a+", "#", "$sys", "a\0b"] {
-            assert!(check_name(bad).is_err(), "{bad:?} was accepted");
+            assert!(check_topic_level(bad).is_err(), "{bad:?} was accepted");
         }
     }
 }

@@ -3,27 +3,37 @@
 //! Reading is pure (no device or socket is touched), so `hearth check` and `hearth run` share it
 //! and nothing starts when a file has errors.
 
+mod actuator;
 mod broker;
 mod error;
 mod gateway;
+mod pin;
 mod reader;
+mod rule;
 mod sensor;
+mod unique;
 
 use std::path::Path;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use gateway::GatewaySettings;
+pub use rule::RuleOptions;
 
+use crate::actuators::settings::ActuatorSettings;
 use crate::broker::BrokerSettings;
 use crate::sensors::settings::SensorSettings;
 use error::ErrorSink;
 use reader::TableReader;
+use rules::spec::RuleSpec;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub gateway: GatewaySettings,
     pub broker: BrokerSettings,
     pub sensors: Vec<SensorSettings>,
+    pub actuators: Vec<ActuatorSettings>,
+    pub rules: Vec<RuleSpec>,
+    pub rule_options: RuleOptions,
     pub discovery: DiscoverySettings,
 }
 
@@ -72,13 +82,20 @@ impl Config {
                 return Err(errs.into_errors(source_name));
             }
         };
-        let mut root = TableReader::new(doc.get_ref(), "");
+        let mut root = TableReader::new(doc.get_ref(), "", 0..0);
         let gateway_table = root.table(&mut errs, "gateway");
         let gateway = gateway::read(gateway_table, &mut errs);
         let broker_table = root.table(&mut errs, "broker");
         let broker = broker::read(broker_table, &mut errs);
         let sensor_tables = root.array_of_tables(&mut errs, "sensor");
         let sensors = sensor::read_all(sensor_tables, &mut errs);
+        // Actuators before rules: rule actions name actuators.
+        let actuator_tables = root.array_of_tables(&mut errs, "actuator");
+        let actuators = actuator::read_all(actuator_tables, &sensors, &mut errs);
+        let rule_tables = root.array_of_tables(&mut errs, "rule");
+        let rules = rule::read_all(rule_tables, &actuators.names, &mut errs);
+        let options_table = root.table(&mut errs, "rules");
+        let rule_options = rule::read_options(options_table, &mut errs);
         let discovery_table = root.table(&mut errs, "homeassistant");
         let discovery = read_discovery(discovery_table, &mut errs);
         root.finish(&mut errs);
@@ -87,6 +104,9 @@ impl Config {
                 gateway,
                 broker,
                 sensors,
+                actuators: actuators.settings,
+                rules,
+                rule_options,
                 discovery,
             })
         } else {

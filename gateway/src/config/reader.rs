@@ -16,16 +16,34 @@ use super::error::ErrorSink;
 pub(crate) struct TableReader<'t, 'i> {
     table: &'t DeTable<'i>,
     path: String,
+    /// Where the table is, so a missing key can still be reported with a line.
+    span: Range<usize>,
     known: Vec<&'static str>,
 }
 
 impl<'t, 'i> TableReader<'t, 'i> {
-    pub(crate) fn new(table: &'t DeTable<'i>, path: impl Into<String>) -> Self {
+    pub(crate) fn new(table: &'t DeTable<'i>, path: impl Into<String>, span: Range<usize>) -> Self {
         Self {
             table,
             path: path.into(),
+            span,
             known: Vec::new(),
         }
+    }
+
+    /// The table's own path, such as `rule[2]` or `rule[0].all[1]`.
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Where the table is in the file: the line of errors about the table as a whole.
+    pub(crate) fn span(&self) -> Range<usize> {
+        self.span.clone()
+    }
+
+    /// Whether `key` is present, without reading it (to choose between forms of a table).
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.table.iter().any(|(k, _)| k.get_ref().as_ref() == key)
     }
 
     /// The dotted path of `key` inside this table.
@@ -67,6 +85,56 @@ impl<'t, 'i> TableReader<'t, 'i> {
                 None
             }
         }
+    }
+
+    /// A string that must be present; `owner` names the table in the message (`[[sensor]]`).
+    pub(crate) fn required_string(
+        &mut self,
+        errs: &mut ErrorSink,
+        key: &'static str,
+        owner: &str,
+    ) -> Option<(&'t str, Range<usize>)> {
+        if !self.has(key) {
+            self.known.push(key);
+            errs.report(
+                &self.key_path(key),
+                self.span(),
+                format!("missing; every {owner} needs a `{key}`"),
+            );
+            return None;
+        }
+        self.string(errs, key)
+    }
+
+    /// A string or an array of strings (`equals = "ON"` or `equals = ["ON", "on"]`).
+    /// `hint` follows the message when an element is not a string.
+    pub(crate) fn strings(
+        &mut self,
+        errs: &mut ErrorSink,
+        key: &'static str,
+        hint: &str,
+    ) -> Option<(Vec<String>, Range<usize>)> {
+        let v = self.value(key)?;
+        let items: Vec<&Spanned<DeValue>> = match v.get_ref() {
+            DeValue::Array(items) => items.iter().collect(),
+            _ => vec![v],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match item.get_ref() {
+                DeValue::String(s) => out.push(s.to_string()),
+                other => {
+                    let got = other.type_str();
+                    errs.report(
+                        &self.key_path(key),
+                        item.span(),
+                        format!("must be a string or an array of strings, got {got}; {hint}"),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some((out, v.span()))
     }
 
     /// An integer within `range`, converted to `T`.
@@ -189,7 +257,8 @@ impl<'t, 'i> TableReader<'t, 'i> {
             .map_or(0..0, |(_, v)| v.span())
     }
 
-    /// An array of tables (`[[sensor]]`), each read with the path `sensor[i]`.
+    /// An array of tables (`[[sensor]]`, or `all = [{...}, {...}]`), each read with the path
+    /// `key[i]`.
     pub(crate) fn array_of_tables(
         &mut self,
         errs: &mut ErrorSink,
@@ -199,14 +268,43 @@ impl<'t, 'i> TableReader<'t, 'i> {
             return Vec::new();
         };
         let DeValue::Array(items) = v.get_ref() else {
-            self.wrong_type(errs, key, v, "an array of tables ([[...]])");
+            self.wrong_type(errs, key, v, "an array of tables");
             return Vec::new();
         };
+        self.tables_of(errs, key, items)
+    }
+
+    /// One table or an array of them (`on_enter = {...}` or `on_enter = [{...}, {...}]`); a
+    /// single table keeps the path `key`, array elements get `key[i]`.
+    pub(crate) fn tables(
+        &mut self,
+        errs: &mut ErrorSink,
+        key: &'static str,
+    ) -> Vec<TableReader<'t, 'i>> {
+        let Some(v) = self.value(key) else {
+            return Vec::new();
+        };
+        match v.get_ref() {
+            DeValue::Table(t) => vec![TableReader::new(t, self.key_path(key), v.span())],
+            DeValue::Array(items) => self.tables_of(errs, key, items),
+            _ => {
+                self.wrong_type(errs, key, v, "a table or an array of tables");
+                Vec::new()
+            }
+        }
+    }
+
+    fn tables_of(
+        &self,
+        errs: &mut ErrorSink,
+        key: &str,
+        items: &'t [Spanned<DeValue<'i>>],
+    ) -> Vec<TableReader<'t, 'i>> {
         let mut tables = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let path = format!("{}[{i}]", self.key_path(key));
             match item.get_ref() {
-                DeValue::Table(t) => tables.push(TableReader::new(t, path)),
+                DeValue::Table(t) => tables.push(TableReader::new(t, path, item.span())),
                 other => errs.report(
                     &path,
                     item.span(),
@@ -226,7 +324,7 @@ impl<'t, 'i> TableReader<'t, 'i> {
         let path = self.key_path(key);
         let v = self.value(key)?;
         match v.get_ref() {
-            DeValue::Table(t) => Some(TableReader::new(t, path)),
+            DeValue::Table(t) => Some(TableReader::new(t, path, v.span())),
             _ => {
                 self.wrong_type(errs, key, v, "a table");
                 None

@@ -1,6 +1,5 @@
 //! `[[sensor]]` entries: one per device, each checked on its own so every mistake is reported.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,11 +7,13 @@ use drivers::{InputPayload, Quantity};
 use toml::de::DeValue;
 
 use super::error::ErrorSink;
+use super::pin;
 use super::reader::TableReader;
+use super::unique::Unique;
 use crate::broker::QoS;
 use crate::sensors::settings::{
-    Device, Format, GpioInputSettings, I2cBus, Pin, PublishSettings, Pull, SensorSettings,
-    SimSettings, W1Root,
+    Device, Format, GpioInputSettings, I2cBus, PublishSettings, Pull, SensorSettings, SimSettings,
+    W1Root,
 };
 
 const DRIVERS: &str = "bme280, scd4x, ds18b20, gpio_input";
@@ -21,30 +22,22 @@ const DEFAULT_W1_ROOT: &str = "/sys/bus/w1/devices";
 
 pub(crate) fn read_all(tables: Vec<TableReader>, errs: &mut ErrorSink) -> Vec<SensorSettings> {
     let mut sensors = Vec::new();
-    let mut names: HashMap<String, String> = HashMap::new();
-    let mut topics: HashMap<String, String> = HashMap::new();
+    let mut names = Unique::new();
+    let mut topics = Unique::new();
     for mut t in tables {
         let (identity, sensor) = read_one(&mut t, errs);
         // Checked even when the entry has other errors, so one run reports them all.
         if let Some(name) = identity.name {
-            if let Some(first) = names.insert(name.clone(), t.key_path("name")) {
-                errs.report(
-                    &t.key_path("name"),
-                    t.span_of("name"),
-                    format!("\"{name}\" is already the name of {first}; names must be unique"),
-                );
-            }
+            names.insert(errs, &t, "name", name.clone(), |first| {
+                format!("\"{name}\" is already the name of {first}; names must be unique")
+            });
         }
         if let Some(topic) = identity.topic {
-            if let Some(first) = topics.insert(topic.clone(), t.key_path("topic")) {
-                errs.report(
-                    &t.key_path("topic"),
-                    t.span_of("topic"),
-                    format!(
-                        "\"{topic}\" is already used by {first}; two sensors would overwrite each other's readings"
-                    ),
-                );
-            }
+            topics.insert(errs, &t, "topic", topic.clone(), |first| {
+                format!(
+                    "\"{topic}\" is already used by {first}; two sensors would overwrite each other's readings"
+                )
+            });
         }
         t.finish(errs);
         sensors.extend(sensor);
@@ -110,15 +103,8 @@ fn required_string(
     errs: &mut ErrorSink,
     key: &'static str,
 ) -> Option<(String, std::ops::Range<usize>)> {
-    let found = t.string(errs, key).map(|(s, span)| (s.to_string(), span));
-    if found.is_none() && t.raw(key).is_none() {
-        errs.report(
-            &t.key_path(key),
-            0..0,
-            format!("missing; every [[sensor]] needs a `{key}`"),
-        );
-    }
-    found
+    t.required_string(errs, key, "[[sensor]]")
+        .map(|(s, span)| (s.to_string(), span))
 }
 
 fn read_device(t: &mut TableReader, errs: &mut ErrorSink) -> Option<Device> {
@@ -205,26 +191,12 @@ fn read_i2c_bus(t: &mut TableReader, errs: &mut ErrorSink) -> Option<I2cBus> {
 }
 
 fn read_gpio_input(t: &mut TableReader, errs: &mut ErrorSink) -> Option<GpioInputSettings> {
-    let pin = match t.raw("pin").map(|v| (v.get_ref(), v.span())) {
-        Some((DeValue::String(s), _)) if s.as_ref() == "sim" => Some(Pin::Sim),
-        Some((DeValue::Integer(_), _)) => t.integer::<u8>(errs, "pin", 0..=53).map(Pin::Bcm),
-        Some((_, span)) => {
-            errs.report(
-                &t.key_path("pin"),
-                span,
-                "must be a BCM GPIO number such as 17, or \"sim\"",
-            );
-            None
-        }
-        None => {
-            errs.report(
-                &t.key_path("pin"),
-                0..0,
-                "missing; a gpio_input needs the BCM `pin` number",
-            );
-            None
-        }
-    };
+    let pin = pin::read(
+        t,
+        errs,
+        53,
+        "missing; a gpio_input needs the BCM `pin` number",
+    );
     let pull = match t.string(errs, "pull") {
         None | Some(("none", _)) => Pull::None,
         Some(("up", _)) => Pull::Up,
@@ -350,7 +322,8 @@ fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_base_topic(topic: &str) -> Result<(), String> {
+/// A base topic the entry publishes under (`<topic>/temperature`, `<topic>/state`).
+pub(super) fn check_base_topic(topic: &str) -> Result<(), String> {
     if let Err(e) = rules::topic::validate_topic_name(topic) {
         return Err(format!("\"{topic}\": {e}"));
     }

@@ -69,3 +69,39 @@ fn run_with_a_bad_config_starts_nothing() {
     assert!(stderr.contains("broker.bogus"), "{stderr}");
     assert!(!stderr.contains("listening"), "{stderr}");
 }
+
+#[test]
+fn check_reports_every_rule_error_of_a_bad_file_with_exit_status_2() {
+    let text = r#"[[actuator]]
+name = "kitchen-purifier"
+topic = "Kitchen/Purifier"
+pin = "sim"
+
+[[rule]]
+name = "co2"
+when = "+/AirQuality/co2"
+above = 800
+below = 1000
+on_enter = { publish = "{1}/Purifier/{2}", payload = "ON" }
+
+[[rule]]
+name = "door"
+when = "Hall/Door"
+equals = "open"
+on_enter = { actuator = "purifer", set = "ON" }
+"#;
+    let cfg = TempConfig::new("check-bad-rules", text);
+    let (code, _, stderr) = run(&["check", "--config", cfg.path.to_str().expect("utf8")]);
+    assert_eq!(code, 2, "{stderr}");
+    for expected in [
+        "3 errors",
+        "line 9: rule[0].above: above (800) is below below (1000)",
+        "line 11: rule[0].on_enter.publish: capture {2}",
+        "line 17: rule[1].on_enter.actuator: no actuator named \"purifer\"",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+}

@@ -206,3 +206,6 @@ fn keys_of_another_driver_are_unknown() {
         errs[0].message
     );
 }
+
+mod actuators;
+mod rules;
