@@ -1,4 +1,5 @@
 //! GPIO inputs: rppal on a Pi, or a simulated pin, behind one type the drivers can poll.
+//! Outputs are in `gpio_output.rs`.
 
 use std::convert::Infallible;
 

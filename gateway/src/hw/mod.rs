@@ -4,5 +4,6 @@
 
 pub mod delay;
 pub mod gpio;
+pub mod gpio_output;
 pub mod i2c;
 pub mod shared;

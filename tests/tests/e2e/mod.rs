@@ -1,3 +1,4 @@
+mod actuators;
 mod connect;
 mod gateway;
 mod malformed;
