@@ -21,7 +21,10 @@ pub fn report(specs: Vec<RuleSpec>, recording: &str) -> Result<String, ReplayErr
     let recorded = replay::parse_file(recording)?;
     let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
     let mut engine = Engine::new(specs);
-    let span = recorded.first().map(|r| r.at).zip(recorded.last().map(|r| r.at));
+    let span = recorded
+        .first()
+        .map(|r| r.at)
+        .zip(recorded.last().map(|r| r.at));
     let count = recorded.len();
     let firings = replay::run(&mut engine, recorded);
 

@@ -45,15 +45,10 @@ impl Automation {
     ) -> anyhow::Result<Automation> {
         let (reloads, reload_rx) = mpsc::channel(1);
         let shutdown = CancellationToken::new();
-        let runner = runner::Runner::start(
-            rules,
-            options,
-            gateway_name.to_string(),
-            broker,
-            actuators,
-        )
-        .await
-        .context("subscribing to the rules' topics")?;
+        let runner =
+            runner::Runner::start(rules, options, gateway_name.to_string(), broker, actuators)
+                .await
+                .context("subscribing to the rules' topics")?;
         let task = tokio::spawn(runner.run(reload_rx, shutdown.clone()));
         Ok(Automation {
             reloads,

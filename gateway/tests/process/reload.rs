@@ -89,5 +89,9 @@ fn sighup_with_a_broken_file_keeps_the_running_rules() {
     );
     open_and_close_the_door(&mut node);
     assert_eq!(next_alert(&mut phone), "first");
-    assert_eq!(daemon.wait_exit(Duration::from_millis(100)), None, "still running");
+    assert_eq!(
+        daemon.wait_exit(Duration::from_millis(100)),
+        None,
+        "still running"
+    );
 }

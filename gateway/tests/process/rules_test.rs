@@ -71,7 +71,10 @@ fn a_recording_shows_what_would_fire_and_when() {
 #[test]
 fn a_malformed_recording_line_is_reported_with_its_line_number() {
     let config = TempConfig::new("rules-test-bad", &format!("[broker]\n{CONFIG}"));
-    let (code, _, stderr) = rules_test(&config, "1764493200 Kitchen/AirQuality/co2 1100\nyesterday x 1\n");
+    let (code, _, stderr) = rules_test(
+        &config,
+        "1764493200 Kitchen/AirQuality/co2 1100\nyesterday x 1\n",
+    );
     assert_eq!(code, 2);
     assert!(stderr.contains("line 2"), "{stderr}");
 }
