@@ -24,6 +24,43 @@ pub enum Command {
     ServeRumqttd(ServeArgs),
     /// Time a simulated sensor's value change until it reaches a subscriber.
     SensorLatency(SensorLatencyArgs),
+    /// Time a reading that crosses a rule's threshold until the rule's action reaches a
+    /// subscriber, through a running gateway configured by `rule-config`.
+    RuleLatency(RuleLatencyArgs),
+    /// Print the gateway configuration `rule-latency` expects, with N filler rules.
+    RuleConfig {
+        #[arg(long, default_value_t = 10_000)]
+        filler: usize,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct RuleLatencyArgs {
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, default_value_t = 1883)]
+    pub port: u16,
+    /// Where readings are published.
+    #[arg(long, default_value = "Bench/AirQuality/co2")]
+    pub input: String,
+    /// Where the rule's action arrives (a relay's state, or a published command).
+    #[arg(long, default_value = "Bench/Purifier/state")]
+    pub output: String,
+    /// A reading that enters the rule, and the payload its action publishes.
+    #[arg(long, default_value = "1200")]
+    pub high: String,
+    #[arg(long, default_value = "ON")]
+    pub on: String,
+    /// A reading that leaves the rule, and the payload its action publishes.
+    #[arg(long, default_value = "600")]
+    pub low: String,
+    #[arg(long, default_value = "OFF")]
+    pub off: String,
+    #[arg(long, default_value_t = 1000)]
+    pub samples: u64,
+    /// Seconds to wait for each action.
+    #[arg(long, default_value_t = 5)]
+    pub timeout: u64,
 }
 
 #[derive(Args, Debug)]

@@ -15,6 +15,7 @@ mod embedded;
 mod machine;
 mod payload;
 mod publisher;
+mod rule_latency;
 mod scenario;
 mod sensor_latency;
 mod stats;
@@ -42,6 +43,11 @@ fn main() -> Result<()> {
         Command::Run(args) => runtime(args.load.threads)?.block_on(compare::run_one(args)),
         Command::Compare(args) => runtime(args.load.threads)?.block_on(compare::run_all(args)),
         Command::SensorLatency(args) => runtime(1)?.block_on(sensor_latency::run(args)),
+        Command::RuleLatency(args) => runtime(1)?.block_on(rule_latency::run(args)),
+        Command::RuleConfig { filler } => {
+            print!("{}", rule_latency::config(filler));
+            Ok(())
+        }
     }
 }
 

@@ -1,0 +1,127 @@
+//! `hearth-bench rule-latency`: from a reading published by a node to the rule's action arriving
+//! at a subscriber, through a running gateway's broker, rule engine and (optionally) a relay.
+//! Readings alternate between one that enters the rule and one that leaves it, so every
+//! reading causes exactly one action.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use hdrhistogram::Histogram;
+use rumqttc::{Event, Packet, QoS};
+
+use crate::cli::RuleLatencyArgs;
+use crate::conn::{client, Endpoint};
+
+pub async fn run(args: RuleLatencyArgs) -> Result<()> {
+    let endpoint = Endpoint {
+        host: args.host.clone(),
+        port: args.port,
+        payload_len: 256,
+    };
+    let (client, mut events) = client(&endpoint, "hearth-bench-rule-latency", 10, 100);
+    client
+        .subscribe(&args.output, QoS::AtMostOnce)
+        .await
+        .context("queueing SUBSCRIBE")?;
+    // The retained state arrives first; settle before timing anything.
+    drain_for(&mut events, Duration::from_millis(500)).await?;
+    let mut latencies = Histogram::<u64>::new(3).context("histogram")?;
+    let mut missed = 0;
+    for i in 0..args.samples {
+        let (reading, expected) = match i % 2 {
+            0 => (&args.high, &args.on),
+            _ => (&args.low, &args.off),
+        };
+        let sent = Instant::now();
+        client
+            .publish(&args.input, QoS::AtLeastOnce, false, reading.clone())
+            .await
+            .context("queueing the reading")?;
+        let deadline = sent + Duration::from_secs(args.timeout);
+        let arrived = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, events.poll()).await {
+                Err(_) => break None,
+                Ok(Err(e)) => bail!("connection to the gateway failed: {e}"),
+                Ok(Ok(Event::Incoming(Packet::Publish(p)))) if p.topic == args.output => {
+                    if p.payload == expected.as_bytes() {
+                        break Some(sent.elapsed());
+                    }
+                }
+                Ok(Ok(_)) => {}
+            }
+        };
+        match arrived {
+            Some(d) => latencies.record(d.as_micros() as u64)?,
+            None => missed += 1,
+        }
+    }
+    println!(
+        "{} readings on {} -> actions on {}, {missed} not seen within {} s",
+        args.samples, args.input, args.output, args.timeout
+    );
+    println!(
+        "reading -> action latency: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        latencies.value_at_quantile(0.5) as f64 / 1000.0,
+        latencies.value_at_quantile(0.99) as f64 / 1000.0,
+        latencies.max() as f64 / 1000.0
+    );
+    Ok(())
+}
+
+/// Keeps the connection serviced while pausing.
+async fn drain_for(events: &mut rumqttc::EventLoop, pause: Duration) -> Result<()> {
+    let until = Instant::now() + pause;
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        match tokio::time::timeout(left, events.poll()).await {
+            Err(_) => break,
+            Ok(Err(e)) => bail!("connection to the gateway failed: {e}"),
+            Ok(Ok(_)) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The gateway configuration `rule-latency` expects (`hearth-bench rule-config`): one relay
+/// switched by one rule, beside `filler` rules with wildcards that nothing here enters.
+pub fn config(filler: usize) -> String {
+    let mut text = String::from(GATEWAY);
+    for i in 0..filler {
+        let when = match i % 4 {
+            0 => format!("+/Room{i}/co2"),
+            1 => format!("Home/+/Sensor{i}/#"),
+            2 => format!("Garden/Bed{i}/moisture"),
+            _ => format!("Floor{i}/+/temperature"),
+        };
+        text.push_str(&format!(
+            "\n[[rule]]\nname = \"filler {i}\"\nwhen = \"{when}\"\nabove = 50\non_enter = {{ log = \"filler {i}\" }}\n"
+        ));
+    }
+    text
+}
+
+const GATEWAY: &str = r#"[gateway]
+name = "bench"
+
+[broker]
+listen = "127.0.0.1:1884"
+
+[homeassistant]
+discovery = false
+
+[rules]
+explain = false
+
+[[actuator]]
+name = "bench-purifier"
+topic = "Bench/Purifier"
+pin = "sim"
+
+[[rule]]
+name = "bench purifier"
+when = "+/AirQuality/co2"
+above = 1000
+below = 800
+on_enter = { publish = "{1}/Purifier/set", payload = "ON" }
+on_leave = { publish = "{1}/Purifier/set", payload = "OFF" }
+"#;
