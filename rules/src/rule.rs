@@ -213,18 +213,21 @@ impl Rule {
     fn settle(&mut self, k: usize, now: Time, cause: Option<Cause>, ctx: &mut Ctx) {
         let holding = self.combined(k);
         let key = &mut self.keys[k];
-        if holding != key.holding {
+        let changed = holding != key.holding;
+        if changed {
             key.holding = holding;
             key.changed_at = now;
-            let source = match cause {
-                Some(Cause::Key(ci)) => key.conds.get(ci),
-                Some(Cause::Shared(ci)) => self.shared.get(ci),
-                None => None,
-            };
-            if let Some(source) = source {
-                key.cause_topic.clone_from(&source.topic);
-                key.cause_value.clone_from(&source.value);
-            }
+        }
+        let source = match cause {
+            Some(Cause::Key(ci)) => key.conds.get(ci),
+            Some(Cause::Shared(ci)) => self.shared.get(ci),
+            None => None,
+        };
+        // The newest message that agrees with the state is what a later firing reports (a `for`
+        // that elapses shows the latest reading, not the first one above the threshold).
+        if let Some(source) = source.filter(|s| changed || s.holding == holding) {
+            key.cause_topic.clone_from(&source.topic);
+            key.cause_value.clone_from(&source.value);
         }
         self.fire_if_due(k, now, ctx);
         self.reschedule_key(k, ctx);

@@ -133,7 +133,8 @@ fn a_replay_fires_for_between_messages_at_the_deadline() {
     assert_eq!(
         briefs(&firings),
         vec![
-            "120s co2 enter [Kitchen] 1042",
+            // The newest reading that kept the condition holding.
+            "120s co2 enter [Kitchen] 1100",
             "600s co2 leave [Kitchen] 900"
         ]
     );
