@@ -119,6 +119,9 @@ impl Router {
                     self.subscriptions.remove(&local.filter, key);
                 }
             }
+            Event::Ping(reply) => {
+                let _ = reply.send(());
+            }
             Event::Shutdown => self.shutdown(),
         }
     }
