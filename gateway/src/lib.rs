@@ -10,3 +10,4 @@ pub mod hw;
 pub mod logging;
 pub mod sensors;
 pub mod status;
+pub mod systemd;

@@ -8,6 +8,7 @@ use log::LevelFilter;
 
 use gateway::config::Config;
 use gateway::daemon::Daemon;
+use gateway::systemd::Notifier;
 
 #[derive(Parser)]
 #[command(
@@ -81,8 +82,10 @@ fn run(config: Config) -> anyhow::Result<()> {
     runtime.block_on(async {
         // Handlers go in before anything starts, so an early SIGTERM still stops us cleanly.
         let shutdown = shutdown_signal()?;
+        tokio::spawn(hangup_signal()?);
+        let notifier = Notifier::from_env();
         let daemon = Daemon::start(config).await?;
-        daemon.run_until(shutdown).await
+        daemon.run_until(shutdown, &notifier).await
     })
 }
 
@@ -96,6 +99,19 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
         tokio::select! {
             _ = int.recv() => log::info!("received SIGINT"),
             _ = term.recv() => log::info!("received SIGTERM"),
+        }
+    })
+}
+
+/// Logs each SIGHUP (`systemctl reload`), whose default action would otherwise end the process.
+/// Reloading the configuration will hook in here.
+fn hangup_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use anyhow::Context;
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    Ok(async move {
+        while hup.recv().await.is_some() {
+            log::info!("received SIGHUP; reloading is not supported yet, restart to apply changes");
         }
     })
 }

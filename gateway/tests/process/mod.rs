@@ -1,4 +1,5 @@
 mod cli;
 mod harness;
 mod memory;
+mod notify;
 mod signals;
