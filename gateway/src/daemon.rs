@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use log::info;
@@ -14,6 +15,7 @@ use crate::broker::{Broker, BrokerHandle};
 use crate::config::Config;
 use crate::sensors::Sensors;
 use crate::status;
+use crate::systemd::{Notifier, WatchdogTicks};
 
 pub struct Daemon {
     config: Config,
@@ -79,25 +81,61 @@ impl Daemon {
 
     /// Runs until `shutdown` resolves, then stops cleanly; applies each configuration that
     /// arrives on `reloads` (SIGHUP). Fails if a part stops on its own.
+    ///
+    /// Tells systemd through `notifier` that the gateway is ready (the broker is listening by
+    /// now), feeds its watchdog while the broker's router answers, and says when it reloads and
+    /// stops.
     pub async fn run_until(
         mut self,
         shutdown: impl Future<Output = ()>,
         mut reloads: mpsc::Receiver<Config>,
+        notifier: &Notifier,
     ) -> anyhow::Result<()> {
+        let listening = format!("MQTT broker listening on {}", self.broker_addr());
+        if let Err(e) = notifier.ready(&listening) {
+            log::warn!("could not notify systemd that the gateway is ready: {e}");
+        }
+        if let Some(every) = notifier.watchdog_interval() {
+            info!(every:? = every; "feeding the systemd watchdog");
+        }
+        let mut watchdog = WatchdogTicks::new(notifier.watchdog_interval());
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 () = &mut shutdown => {
+                    let _ = notifier.stopping("stopping: announcing offline, closing clients");
                     self.stop().await;
                     return Ok(());
                 }
-                why = self.broker.failed() => bail!("{why}"),
+                why = self.broker.failed() => {
+                    let _ = notifier.status(&format!("failed: {why}"));
+                    bail!("{why}");
+                }
+                () = watchdog.tick() => self.feed_watchdog(notifier, watchdog.period()).await,
                 Some(config) = reloads.recv() => {
+                    let _ = notifier.reloading();
                     if let Err(e) = self.reload(config).await {
                         log::error!("reload failed: {e:#}");
                     }
+                    let _ = notifier.ready(&listening);
                 }
             }
+        }
+    }
+
+    /// Feeds systemd's watchdog only after a round-trip through the broker's router: a hung
+    /// router stops the pings, and systemd restarts the gateway.
+    async fn feed_watchdog(&self, notifier: &Notifier, within: Duration) {
+        match tokio::time::timeout(within, self.broker.handle().ping()).await {
+            Ok(Ok(())) => {
+                if let Err(e) = notifier.watchdog() {
+                    log::warn!("could not feed the systemd watchdog: {e}");
+                }
+            }
+            Ok(Err(e)) => log::warn!("not feeding the systemd watchdog: {e}"),
+            Err(_) => log::warn!(
+                "not feeding the systemd watchdog: the broker's router did not answer within {within:?}"
+            ),
         }
     }
 

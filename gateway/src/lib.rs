@@ -13,3 +13,4 @@ pub mod hw;
 pub mod logging;
 pub mod sensors;
 pub mod status;
+pub mod systemd;

@@ -8,6 +8,7 @@ use log::LevelFilter;
 
 use gateway::config::Config;
 use gateway::daemon::Daemon;
+use gateway::systemd::Notifier;
 
 #[derive(Parser)]
 #[command(
@@ -129,8 +130,9 @@ fn run(config: Config, path: PathBuf) -> anyhow::Result<()> {
         // Handlers go in before anything starts, so an early SIGTERM still stops us cleanly.
         let shutdown = shutdown_signal()?;
         let reloads = reload_on_hangup(path)?;
+        let notifier = Notifier::from_env();
         let daemon = Daemon::start(config).await?;
-        daemon.run_until(shutdown, reloads).await
+        daemon.run_until(shutdown, reloads, &notifier).await
     })
 }
 

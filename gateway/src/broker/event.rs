@@ -29,6 +29,8 @@ pub(crate) enum Event {
         reply: oneshot::Sender<SessionKey>,
     },
     LocalUnsubscribe(SessionKey),
+    /// Answered at once: proves the router is still taking events (the systemd watchdog).
+    Ping(oneshot::Sender<()>),
     /// Publish the wills still due, close every connection, and stop.
     Shutdown,
 }

@@ -48,6 +48,17 @@ impl BrokerHandle {
             .map_err(|_| LocalError::BrokerStopped)
     }
 
+    /// Returns once the router has handled an event sent now: a cheap proof that it is alive
+    /// and keeping up, not stuck.
+    pub async fn ping(&self) -> Result<(), LocalError> {
+        let (reply, answered) = oneshot::channel();
+        self.events
+            .send(Event::Ping(reply))
+            .await
+            .map_err(|_| LocalError::BrokerStopped)?;
+        answered.await.map_err(|_| LocalError::BrokerStopped)
+    }
+
     /// Subscribes to `filter`; retained messages that match arrive first, flagged `retain`.
     pub async fn subscribe(&self, filter: &str, qos: QoS) -> Result<Subscription, LocalError> {
         self.subscribe_all(&[filter], qos).await
@@ -105,5 +116,23 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         // Best effort: if the router is busy the entry stays until its sink is seen closed.
         let _ = self.events.try_send(Event::LocalUnsubscribe(self.key));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::broker::{Broker, BrokerSettings};
+
+    #[tokio::test]
+    async fn ping_is_answered_while_the_router_runs_and_fails_after_shutdown() {
+        let settings = BrokerSettings {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            ..BrokerSettings::default()
+        };
+        let broker = Broker::start(settings).await.expect("broker starts");
+        let handle = broker.handle();
+        assert_eq!(handle.ping().await, Ok(()));
+        broker.shutdown().await;
+        assert_eq!(handle.ping().await, Err(super::LocalError::BrokerStopped));
     }
 }

@@ -116,6 +116,9 @@ impl Router {
                 reply,
             } => self.on_local_subscribe(filters, qos, sink, reply),
             Event::LocalUnsubscribe(key) => self.remove_local(key),
+            Event::Ping(reply) => {
+                let _ = reply.send(());
+            }
             Event::Shutdown => self.shutdown(),
         }
     }

@@ -1,5 +1,6 @@
 //! Starts `hearth run` as a child process on an ephemeral port and talks raw MQTT to it.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -40,18 +41,25 @@ impl Drop for TempConfig {
 pub struct Daemon {
     pub child: Child,
     pub addr: SocketAddr,
-    /// Keeps the stderr-draining thread alive, so the daemon never blocks on a full pipe.
-    _log: mpsc::Receiver<String>,
+    /// Lines of the daemon's stderr; keeping this alive keeps the draining thread alive, so the
+    /// daemon never blocks on a full pipe.
+    log: mpsc::Receiver<String>,
     _config: TempConfig,
 }
 
 impl Daemon {
     /// Runs `hearth run` with `extra` appended to a `[broker]` table listening on port 0.
     pub fn start(name: &str, broker_extra: &str) -> Daemon {
+        Daemon::start_with_env(name, broker_extra, &[])
+    }
+
+    /// Like [`Daemon::start`], with extra environment variables for the child.
+    pub fn start_with_env(name: &str, broker_extra: &str, env: &[(&str, &OsStr)]) -> Daemon {
         let config = TempConfig::new(name, &config_text(broker_extra));
         let mut child = hearth()
             .args(["run", "--config"])
             .arg(&config.path)
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn hearth");
@@ -75,7 +83,7 @@ impl Daemon {
         Daemon {
             child,
             addr,
-            _log: log_rx,
+            log: log_rx,
             _config: config,
         }
     }
@@ -85,17 +93,17 @@ impl Daemon {
         std::fs::write(&self._config.path, config_text(broker_extra)).expect("rewrite config");
     }
 
-    /// Waits (bounded) for a log line containing `text`; false if none came within `within`.
-    pub fn wait_for_log(&self, text: &str, within: Duration) -> bool {
+    /// Waits (bounded) for a stderr line containing `needle` and returns it.
+    pub fn wait_for_log(&self, needle: &str, within: Duration) -> Option<String> {
         let deadline = std::time::Instant::now() + within;
-        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-            match self._log.recv_timeout(left) {
-                Ok(line) if line.contains(text) => return true,
+        loop {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            match self.log.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return Some(line),
                 Ok(_) => {}
-                Err(_) => return false,
+                Err(_) => return None,
             }
         }
-        false
     }
 
     /// Resident set size of the daemon, from /proc.

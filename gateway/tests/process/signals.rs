@@ -53,3 +53,20 @@ fn sigint_exits_0() {
     daemon.signal("INT");
     assert_eq!(daemon.wait_exit(Duration::from_secs(10)), Some(0));
 }
+
+#[test]
+fn sighup_is_logged_and_does_not_stop_the_daemon() {
+    let mut daemon = Daemon::start("sighup", "");
+    daemon.signal("HUP");
+    assert!(
+        daemon
+            .wait_for_log("received SIGHUP", Duration::from_secs(10))
+            .is_some(),
+        "no log line for SIGHUP"
+    );
+    // Still serving after the signal.
+    let _client = RawClient::connect(daemon.addr, "after-hup", None);
+    assert!(daemon.child.try_wait().expect("try_wait").is_none());
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(Duration::from_secs(10)), Some(0));
+}
