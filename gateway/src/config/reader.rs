@@ -332,6 +332,12 @@ impl<'t, 'i> TableReader<'t, 'i> {
         }
     }
 
+    /// Treats `keys` as known without reading them: when the key that decides which others
+    /// apply is wrong (an unknown driver), its companions are not reported as unknown too.
+    pub(crate) fn accept(&mut self, keys: &[&'static str]) {
+        self.known.extend_from_slice(keys);
+    }
+
     /// Reports every key of this table that no getter asked for.
     pub(crate) fn finish(self, errs: &mut ErrorSink) {
         for (key, value) in self.table.iter() {

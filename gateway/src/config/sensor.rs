@@ -17,6 +17,18 @@ use crate::sensors::settings::{
 };
 
 const DRIVERS: &str = "bme280, scd4x, ds18b20, gpio_input";
+/// Keys that only some drivers take.
+const DRIVER_KEYS: [&str; 9] = [
+    "bus",
+    "address",
+    "id",
+    "w1",
+    "pin",
+    "pull",
+    "active_low",
+    "debounce",
+    "payload",
+];
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 const DEFAULT_W1_ROOT: &str = "/sys/bus/w1/devices";
 
@@ -153,6 +165,7 @@ fn read_device(t: &mut TableReader, errs: &mut ErrorSink) -> Option<Device> {
                 span,
                 format!("unknown driver \"{other}\"; use one of: {DRIVERS}"),
             );
+            t.accept(&DRIVER_KEYS);
             None
         }
     }

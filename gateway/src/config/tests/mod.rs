@@ -159,6 +159,8 @@ fn bad_sensor_entries_are_all_reported_with_their_paths() {
 [[sensor]]
 name = "a"
 driver = "dht22"
+bus = 1
+address = 0x76
 topic = "Room/A"
 
 [[sensor]]
@@ -192,7 +194,7 @@ interval = "fast"
         .contains("bme280, scd4x, ds18b20, gpio_input"));
     assert!(errs[1].message.contains("0x76"));
     assert!(errs[2].message.contains("sensor[1].topic"));
-    assert_eq!(errs[3].line, 19);
+    assert_eq!(errs[3].line, 21);
 }
 
 #[test]
