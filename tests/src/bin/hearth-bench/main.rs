@@ -12,6 +12,7 @@ mod conn;
 mod cpu;
 #[cfg(feature = "rumqttd")]
 mod embedded;
+mod latency;
 mod machine;
 mod payload;
 mod publisher;

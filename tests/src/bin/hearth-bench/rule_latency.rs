@@ -5,12 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
-use rumqttc::{Event, Packet, QoS};
+use rumqttc::QoS;
 
 use crate::cli::RuleLatencyArgs;
 use crate::conn::{client, Endpoint};
+use crate::latency::{drain_for, report, time_until};
 
 pub async fn run(args: RuleLatencyArgs) -> Result<()> {
     let endpoint = Endpoint {
@@ -37,20 +38,11 @@ pub async fn run(args: RuleLatencyArgs) -> Result<()> {
             .publish(&args.input, QoS::AtLeastOnce, false, reading.clone())
             .await
             .context("queueing the reading")?;
-        let deadline = sent + Duration::from_secs(args.timeout);
-        let arrived = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left, events.poll()).await {
-                Err(_) => break None,
-                Ok(Err(e)) => bail!("connection to the gateway failed: {e}"),
-                Ok(Ok(Event::Incoming(Packet::Publish(p)))) if p.topic == args.output => {
-                    if p.payload == expected.as_bytes() {
-                        break Some(sent.elapsed());
-                    }
-                }
-                Ok(Ok(_)) => {}
-            }
-        };
+        let timeout = Duration::from_secs(args.timeout);
+        let arrived = time_until(&mut events, sent, timeout, &args.output, |payload| {
+            payload == expected.as_bytes()
+        })
+        .await?;
         match arrived {
             Some(d) => latencies.record(d.as_micros() as u64)?,
             None => missed += 1,
@@ -60,25 +52,7 @@ pub async fn run(args: RuleLatencyArgs) -> Result<()> {
         "{} readings on {} -> actions on {}, {missed} not seen within {} s",
         args.samples, args.input, args.output, args.timeout
     );
-    println!(
-        "reading -> action latency: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
-        latencies.value_at_quantile(0.5) as f64 / 1000.0,
-        latencies.value_at_quantile(0.99) as f64 / 1000.0,
-        latencies.max() as f64 / 1000.0
-    );
-    Ok(())
-}
-
-/// Keeps the connection serviced while pausing.
-async fn drain_for(events: &mut rumqttc::EventLoop, pause: Duration) -> Result<()> {
-    let until = Instant::now() + pause;
-    while let Some(left) = until.checked_duration_since(Instant::now()) {
-        match tokio::time::timeout(left, events.poll()).await {
-            Err(_) => break,
-            Ok(Err(e)) => bail!("connection to the gateway failed: {e}"),
-            Ok(Ok(_)) => {}
-        }
-    }
+    report("reading -> action latency", &latencies, 3);
     Ok(())
 }
 

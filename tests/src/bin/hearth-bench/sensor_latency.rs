@@ -4,25 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
-use rumqttc::{Event, Packet, QoS};
+use rumqttc::QoS;
 
 use crate::cli::SensorLatencyArgs;
 use crate::conn::{client, Endpoint};
-
-/// Keeps the connection serviced while pausing.
-async fn drain_for(events: &mut rumqttc::EventLoop, pause: Duration) -> Result<()> {
-    let until = Instant::now() + pause;
-    while let Some(left) = until.checked_duration_since(Instant::now()) {
-        match tokio::time::timeout(left, events.poll()).await {
-            Err(_) => break,
-            Ok(Err(e)) => bail!("connection to the gateway failed: {e}"),
-            Ok(Ok(_)) => {}
-        }
-    }
-    Ok(())
-}
+use crate::latency::{drain_for, report, time_until};
 
 pub async fn run(args: SensorLatencyArgs) -> Result<()> {
     let endpoint = Endpoint {
@@ -60,20 +48,11 @@ pub async fn run(args: SensorLatencyArgs) -> Result<()> {
             )
             .await
             .context("queueing the sim command")?;
-        let deadline = sent + Duration::from_secs(args.timeout);
-        let arrived = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left, events.poll()).await {
-                Err(_) => break None,
-                Ok(Err(e)) => bail!("connection to the gateway failed: {e}"),
-                Ok(Ok(Event::Incoming(Packet::Publish(p)))) if p.topic == args.topic => {
-                    if String::from_utf8_lossy(&p.payload).contains(&expected) {
-                        break Some(sent.elapsed());
-                    }
-                }
-                Ok(Ok(_)) => {}
-            }
-        };
+        let timeout = Duration::from_secs(args.timeout);
+        let arrived = time_until(&mut events, sent, timeout, &args.topic, |payload| {
+            String::from_utf8_lossy(payload).contains(&expected)
+        })
+        .await?;
         match arrived {
             Some(d) => latencies.record(d.as_micros() as u64)?,
             None => missed += 1,
@@ -83,11 +62,6 @@ pub async fn run(args: SensorLatencyArgs) -> Result<()> {
         "sensor {} ({}), {} changes, {missed} not seen within {} s",
         args.sensor, args.topic, args.samples, args.timeout
     );
-    println!(
-        "change -> subscriber latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        latencies.value_at_quantile(0.5) as f64 / 1000.0,
-        latencies.value_at_quantile(0.99) as f64 / 1000.0,
-        latencies.max() as f64 / 1000.0
-    );
+    report("change -> subscriber latency", &latencies, 1);
     Ok(())
 }
