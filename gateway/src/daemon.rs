@@ -96,7 +96,7 @@ impl Daemon {
             log::warn!("could not notify systemd that the gateway is ready: {e}");
         }
         if let Some(every) = notifier.watchdog_interval() {
-            info!(every:? = every; "feeding the systemd watchdog");
+            info!("feeding the systemd watchdog every={every:?}");
         }
         let mut watchdog = WatchdogTicks::new(notifier.watchdog_interval());
         tokio::pin!(shutdown);

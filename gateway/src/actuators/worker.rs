@@ -276,6 +276,7 @@ impl Actuator {
         self.wanted = target;
         self.state.send_replace(Some(target));
         info!(
+            actuator = name.as_str();
             "actuator switched actuator={name} state={} by={by}",
             target.payload()
         );

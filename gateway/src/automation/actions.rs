@@ -27,18 +27,18 @@ impl Actions {
                 let qos = QoS::from_u8(*qos).unwrap_or(QoS::AtLeastOnce);
                 let bytes = payload.clone().into_bytes();
                 if let Err(e) = self.broker.publish(topic, bytes, qos, *retain).await {
-                    warn!("rule={rule:?} could not publish: {e}");
+                    warn!(rule; "rule={rule:?} could not publish: {e}");
                 }
             }
             Action::Actuate { actuator, command } => match command.parse::<Command>() {
                 Ok(command) => {
                     if let Err(e) = self.actuators.command(actuator, command).await {
-                        warn!("rule={rule:?} could not switch actuator={actuator}: {e}");
+                        warn!(rule, actuator = actuator.as_str(); "rule={rule:?} could not switch actuator={actuator}: {e}");
                     }
                 }
-                Err(e) => warn!("rule={rule:?} actuator={actuator}: {e}"),
+                Err(e) => warn!(rule; "rule={rule:?} actuator={actuator}: {e}"),
             },
-            Action::Log { message } => info!("rule={rule:?} {message}"),
+            Action::Log { message } => info!(rule; "rule={rule:?} {message}"),
         }
     }
 }

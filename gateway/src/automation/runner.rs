@@ -90,6 +90,7 @@ impl Runner {
 
     async fn carry_out(&mut self, firing: &Firing) {
         info!(
+            rule = firing.rule.as_str(), topic = firing.topic.as_str();
             "rule={:?} {} captures={:?}: {}",
             firing.rule, firing.transition, firing.captures, firing.reason
         );

@@ -146,6 +146,7 @@ impl Router {
         if connect.protocol == Protocol::V31 && connect.client_id.chars().count() > 23 {
             // MQTT 3.1 limits client ids to 23 characters.
             info!(
+                client = connect.client_id.as_str();
                 "refused MQTT 3.1 connection: client id longer than 23 characters client={}",
                 connect.client_id
             );
@@ -162,6 +163,7 @@ impl Router {
             .is_some_and(|s| s.connection.is_some());
         if !takes_over && self.live.len() >= self.settings.max_clients {
             warn!(
+                client = client_id.as_ref();
                 "refused connection: {} clients already connected client={client_id}",
                 self.live.len()
             );
@@ -210,6 +212,7 @@ impl Router {
             session.pump(limits);
         }
         info!(
+            client = client_id.as_ref();
             "client connected client={client_id} conn={conn} clean_session={} keepalive={}s session_present={session_present}",
             connect.clean_session, connect.keep_alive
         );
@@ -281,10 +284,13 @@ impl Router {
         let client_id = session.client_id.clone();
         match &reason {
             CloseReason::Disconnected => {
-                info!("client disconnected client={client_id} conn={conn}")
+                info!(client = client_id.as_ref(); "client disconnected client={client_id} conn={conn}")
             }
             other => {
-                info!("client connection lost client={client_id} conn={conn} reason=\"{other}\"")
+                info!(
+                    client = client_id.as_ref();
+                    "client connection lost client={client_id} conn={conn} reason=\"{other}\""
+                )
             }
         }
         if clean {

@@ -131,7 +131,8 @@ impl Publisher {
             return;
         };
         if s.online == Some(false) {
-            info!("sensor back online sensor={}", s.settings.name);
+            let name = s.settings.name.as_str();
+            info!(sensor = name; "sensor back online sensor={name}");
         }
         s.failures = 0;
         self.set_online(index, true).await;
@@ -144,11 +145,15 @@ impl Publisher {
         s.failures = s.failures.saturating_add(1);
         let (name, driver) = (&s.settings.name, s.settings.device.driver_name());
         match s.failures {
-            1 => warn!("sensor read failed, retrying sensor={name} driver={driver}: {e}"),
+            1 => warn!(
+                sensor = name.as_str();
+                "sensor read failed, retrying sensor={name} driver={driver}: {e}"
+            ),
             FAILURES_BEFORE_OFFLINE => warn!(
+                sensor = name.as_str();
                 "sensor unavailable after {FAILURES_BEFORE_OFFLINE} failed reads sensor={name} driver={driver}: {e}"
             ),
-            _ => debug!("sensor read failed again sensor={name}: {e}"),
+            _ => debug!(sensor = name.as_str(); "sensor read failed again sensor={name}: {e}"),
         }
         if s.failures >= FAILURES_BEFORE_OFFLINE {
             self.set_online(index, false).await;
