@@ -84,7 +84,9 @@ impl Actuators {
                 return Err(e);
             }
         }
-        info!("{} actuators running", settings.len());
+        if !settings.is_empty() {
+            info!("{} actuators running", settings.len());
+        }
         Ok(actuators)
     }
 

@@ -40,11 +40,13 @@ impl Runner {
         let _ = engine.on_tick(Duration::ZERO);
         let filters = engine.filters();
         let subscription = subscribe(&broker, &filters).await?;
-        info!(
-            "rules running rules={} filters={}",
-            engine.rule_count(),
-            filters.len()
-        );
+        if engine.rule_count() > 0 {
+            info!(
+                "rules running rules={} filters={}",
+                engine.rule_count(),
+                filters.len()
+            );
+        }
         Ok(Runner {
             engine,
             origin: Instant::now(),
