@@ -10,6 +10,7 @@
 
 mod actions;
 mod explain;
+mod flood;
 mod runner;
 
 use anyhow::Context;

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::actions::Actions;
 use super::explain::Explainer;
+use super::flood::{FloodGuard, Verdict};
 use super::Reload;
 use crate::actuators::ActuatorHandle;
 use crate::broker::{BrokerHandle, LocalError, QoS, Subscription};
@@ -24,6 +25,7 @@ pub(super) struct Runner {
     broker: BrokerHandle,
     actions: Actions,
     explainer: Explainer,
+    flood: FloodGuard,
 }
 
 impl Runner {
@@ -54,6 +56,7 @@ impl Runner {
             subscription,
             actions: Actions::new(broker.clone(), actuators),
             explainer: Explainer::new(broker.clone(), gateway_name, options.explain),
+            flood: FloodGuard::default(),
             broker,
         })
     }
@@ -96,8 +99,25 @@ impl Runner {
             "rule={:?} {} captures={:?}: {}",
             firing.rule, firing.transition, firing.captures, firing.reason
         );
-        for action in &firing.actions {
-            self.actions.carry_out(&firing.rule, action).await;
+        match self
+            .flood
+            .check(&firing.rule, &firing.captures, Instant::now())
+        {
+            Verdict::Allow => {
+                for action in &firing.actions {
+                    self.actions.carry_out(&firing.rule, action).await;
+                }
+            }
+            Verdict::StartHolding => {
+                let (limit, window) = FloodGuard::limit();
+                warn!(
+                    rule = firing.rule.as_str();
+                    "rule={:?} captures={:?} fired more than {limit} times in {window:?}; its actions are held back until the window ends (does an action make the rule enter or leave again?)",
+                    firing.rule, firing.captures
+                );
+                return;
+            }
+            Verdict::Hold => return,
         }
         self.explainer
             .explain(firing, &active_keys(&self.engine, &firing.rule))

@@ -310,3 +310,29 @@ async fn reload_restarts_a_changed_rule() {
     // Entering again publishes ON again (the relay confirms every command).
     expect_on(&mut phone, "Kitchen/Purifier/state", "ON").await;
 }
+
+#[tokio::test]
+async fn a_rule_that_triggers_itself_is_held_back_and_the_broker_carries_on() {
+    // Entering publishes what makes it leave, and leaving what makes it enter: a loop.
+    let rule = r#"
+[[rule]]
+name = "ping pong"
+when = "loop/x"
+equals = "a"
+on_enter = { publish = "loop/x", payload = "b" }
+on_leave = { publish = "loop/x", payload = "a" }
+"#;
+    let b = gateway(rule).await;
+    let mut watcher = client(&b, "watcher", Some("loop/x")).await;
+    watcher.publish("loop/x", QoS::AtLeastOnce, false, "a").await;
+    let seen = watcher.collect(10_000, QUIET).await;
+    assert!(
+        seen.len() > 10 && seen.len() < 100,
+        "the loop ran {} times before it was held back",
+        seen.len()
+    );
+    // The broker still serves everyone else.
+    let mut phone = client(&b, "phone", Some("other/topic")).await;
+    phone.publish("other/topic", QoS::AtLeastOnce, false, "hi").await;
+    expect_on(&mut phone, "other/topic", "hi").await;
+}
