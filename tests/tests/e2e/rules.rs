@@ -324,7 +324,9 @@ on_leave = { publish = "loop/x", payload = "a" }
 "#;
     let b = gateway(rule).await;
     let mut watcher = client(&b, "watcher", Some("loop/x")).await;
-    watcher.publish("loop/x", QoS::AtLeastOnce, false, "a").await;
+    watcher
+        .publish("loop/x", QoS::AtLeastOnce, false, "a")
+        .await;
     let seen = watcher.collect(10_000, QUIET).await;
     assert!(
         seen.len() > 10 && seen.len() < 100,
@@ -333,6 +335,8 @@ on_leave = { publish = "loop/x", payload = "a" }
     );
     // The broker still serves everyone else.
     let mut phone = client(&b, "phone", Some("other/topic")).await;
-    phone.publish("other/topic", QoS::AtLeastOnce, false, "hi").await;
+    phone
+        .publish("other/topic", QoS::AtLeastOnce, false, "hi")
+        .await;
     expect_on(&mut phone, "other/topic", "hi").await;
 }
