@@ -61,7 +61,7 @@ pub struct LastWill {
     pub retain: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Connect {
     pub protocol: Protocol,
     pub clean_session: bool,
@@ -72,6 +72,21 @@ pub struct Connect {
     pub will: Option<LastWill>,
     pub username: Option<String>,
     pub password: Option<Bytes>,
+}
+
+/// Written by hand so that no log line or panic message can ever show a password.
+impl std::fmt::Debug for Connect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connect")
+            .field("protocol", &self.protocol)
+            .field("clean_session", &self.clean_session)
+            .field("keep_alive", &self.keep_alive)
+            .field("client_id", &self.client_id)
+            .field("will", &self.will)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// CONNACK return code (3.2.2.3).

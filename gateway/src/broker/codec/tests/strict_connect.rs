@@ -158,3 +158,22 @@ fn unflagged_fields_must_be_absent() {
         }
     );
 }
+
+#[test]
+fn a_connect_shown_in_a_log_never_shows_its_password() {
+    let connect = Connect {
+        protocol: Protocol::V311,
+        clean_session: true,
+        keep_alive: 60,
+        client_id: "esp-kitchen".into(),
+        will: None,
+        username: Some("kitchen".into()),
+        password: Some(Bytes::from_static(b"s3cret-wifi-pass")),
+    };
+    let shown = format!("{connect:?}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(
+        shown.contains("<redacted>") && shown.contains("esp-kitchen"),
+        "{shown}"
+    );
+}
