@@ -89,6 +89,17 @@ async fn expect_on(c: &mut MqttClient, topic: &str, payload: &str) -> Publish {
     }
 }
 
+/// A CO2 reading from a room's node, as an ESP8266 publishes it (QoS 1).
+async fn co2(node: &MqttClient, room: &str, ppm: &str, retain: bool) {
+    node.publish(
+        &format!("{room}/AirQuality/co2"),
+        QoS::AtLeastOnce,
+        retain,
+        ppm,
+    )
+    .await;
+}
+
 fn text(p: &Publish) -> String {
     String::from_utf8_lossy(&p.payload).into_owned()
 }
@@ -109,12 +120,8 @@ async fn high_co2_switches_that_rooms_purifier_and_not_the_other() {
 
     let kitchen = esp_node(&b, "esp-kitchen").await;
     let living = esp_node(&b, "esp-living").await;
-    kitchen
-        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, true, "1250")
-        .await;
-    living
-        .publish("LivingRoom/AirQuality/co2", QoS::AtLeastOnce, true, "640")
-        .await;
+    co2(&kitchen, "Kitchen", "1250", true).await;
+    co2(&living, "LivingRoom", "640", true).await;
 
     expect_on(&mut phone, "Kitchen/Purifier/state", "ON").await;
     assert!(
@@ -123,16 +130,12 @@ async fn high_co2_switches_that_rooms_purifier_and_not_the_other() {
     );
 
     // Inside the hysteresis band nothing changes; below 800 the kitchen's purifier goes off.
-    kitchen
-        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, true, "900")
-        .await;
+    co2(&kitchen, "Kitchen", "900", true).await;
     assert!(
         phone.collect(1, QUIET).await.is_empty(),
         "900 is in the band"
     );
-    kitchen
-        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, true, "760")
-        .await;
+    co2(&kitchen, "Kitchen", "760", true).await;
     expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
 
     let mut later = client(&b, "phone-later", Some("+/Purifier/state")).await;
@@ -152,12 +155,8 @@ async fn a_reading_that_drops_before_for_elapses_switches_nothing() {
     let mut phone = client(&b, "phone", Some("Kitchen/Purifier/state")).await;
     expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
     let kitchen = esp_node(&b, "esp-kitchen").await;
-    kitchen
-        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, false, "1300")
-        .await;
-    kitchen
-        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, false, "700")
-        .await;
+    co2(&kitchen, "Kitchen", "1300", false).await;
+    co2(&kitchen, "Kitchen", "700", false).await;
     assert!(
         phone.collect(1, QUIET).await.is_empty(),
         "the condition stopped holding before 300ms: the `for` was cancelled"
@@ -170,9 +169,7 @@ async fn why_a_rule_fired_is_published_for_phones() {
     let base = format!("hearth/{GATEWAY_NAME}/rules/purifier on high co2");
     let mut phone = client(&b, "phone", Some(&format!("{base}/#"))).await;
     let kitchen = esp_node(&b, "esp-kitchen").await;
-    kitchen
-        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, false, "1250")
-        .await;
+    co2(&kitchen, "Kitchen", "1250", false).await;
     expect_on(&mut phone, &format!("{base}/state"), "ON").await;
     expect_on(&mut phone, &format!("{base}/active"), r#"[["Kitchen"]]"#).await;
     let last = match next_on(&mut phone, &format!("{base}/last"), WAIT).await {
@@ -263,9 +260,7 @@ async fn reload_keeps_a_pending_for_of_an_unchanged_rule() {
     let mut phone = client(&b, "phone", Some("Kitchen/Purifier/state")).await;
     expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
     let kitchen = esp_node(&b, "esp-kitchen").await;
-    kitchen
-        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, false, "1250")
-        .await;
+    co2(&kitchen, "Kitchen", "1250", false).await;
     // Let the reading reach the rule (its `for` is now pending), then reload with a new rule.
     assert!(phone.collect(1, QUIET).await.is_empty());
     let extra_rule = r#"
@@ -283,9 +278,7 @@ on_enter = { log = "door open" }
     // No new reading arrives: only the kept pending `for` can switch the purifier on.
     expect_on(&mut phone, "Kitchen/Purifier/state", "ON").await;
     // The node stayed connected through the reload.
-    kitchen
-        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, false, "700")
-        .await;
+    co2(&kitchen, "Kitchen", "700", false).await;
     expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
 }
 
@@ -295,18 +288,14 @@ async fn reload_restarts_a_changed_rule() {
     let mut phone = client(&b, "phone", Some("Kitchen/Purifier/state")).await;
     expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
     let kitchen = esp_node(&b, "esp-kitchen").await;
-    kitchen
-        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, false, "1250")
-        .await;
+    co2(&kitchen, "Kitchen", "1250", false).await;
     expect_on(&mut phone, "Kitchen/Purifier/state", "ON").await;
     // A stricter threshold is a different rule: its state starts afresh, so the same reading
     // (not above 1300) does not enter it, and nothing fires.
     let stricter = CO2_RULE.replace("above = 1000", "above = 1300");
     let summary = b.reload(&format!("{PURIFIERS}{stricter}")).await;
     assert_eq!(summary.changed, vec!["purifier on high co2".to_string()]);
-    kitchen
-        .publish("Kitchen/AirQuality/co2", QoS::AtLeastOnce, false, "1400")
-        .await;
+    co2(&kitchen, "Kitchen", "1400", false).await;
     // Entering again publishes ON again (the relay confirms every command).
     expect_on(&mut phone, "Kitchen/Purifier/state", "ON").await;
 }
