@@ -9,6 +9,7 @@ pub mod broker;
 pub mod config;
 pub mod daemon;
 pub mod dry_run;
+pub mod homeassistant;
 pub mod hw;
 pub mod logging;
 pub mod sensors;

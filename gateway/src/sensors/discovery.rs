@@ -6,22 +6,21 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use drivers::{InputPayload, Quantity};
-use log::{debug, warn};
+use log::debug;
 use serde_json::{json, Value};
 
 use super::publisher::{input_state_topic, reading_topic, status_topic};
 use super::settings::{Device, Format, SensorSettings};
-use crate::broker::{BrokerHandle, QoS};
+use crate::broker::BrokerHandle;
 use crate::config::DiscoverySettings;
+use crate::homeassistant::{clear_documents, id_safe, publish_document, Memory, Node};
 
 /// Remembers which documents were announced, across restarts, in this file of the state dir.
 const MEMORY_FILE: &str = "discovery-topics";
 
 pub struct Discovery {
-    prefix: String,
-    node_id: String,
-    gateway_status: String,
-    memory: Option<PathBuf>,
+    node: Node,
+    memory: Memory,
     /// (sensor name, config topic) announced so far.
     announced: BTreeSet<(String, String)>,
     /// Config topics of sensors that left the configuration, cleared again whenever Home
@@ -36,10 +35,8 @@ impl Discovery {
         state_dir: Option<PathBuf>,
     ) -> Self {
         Self {
-            prefix: settings.prefix.clone(),
-            node_id: format!("hearth_{}", id_safe(gateway_name)),
-            gateway_status: crate::status::status_topic(gateway_name),
-            memory: state_dir.map(|d| d.join(MEMORY_FILE)),
+            node: Node::new(settings, gateway_name),
+            memory: Memory::new(state_dir, MEMORY_FILE),
             announced: BTreeSet::new(),
             departed: Vec::new(),
         }
@@ -47,23 +44,17 @@ impl Discovery {
 
     /// Home Assistant's birth topic: it publishes `online` there whenever it (re)connects.
     pub fn birth_topic(&self) -> String {
-        format!("{}/status", self.prefix)
+        self.node.birth_topic()
     }
 
     /// Clears documents announced by an earlier run for sensors no longer configured.
     pub async fn remove_departed(&mut self, sensors: &[SensorSettings], broker: &BrokerHandle) {
-        if let Some(path) = &self.memory {
-            let text = std::fs::read_to_string(path).unwrap_or_default();
-            for line in text.lines() {
-                let Some((name, topic)) = line.split_once('\t') else {
-                    continue;
-                };
-                if sensors.iter().any(|s| s.name == name) {
-                    self.announced.insert((name.to_string(), topic.to_string()));
-                } else {
-                    debug!("Home Assistant entity of a departed sensor will be removed sensor={name} topic={topic}");
-                    self.departed.push(topic.to_string());
-                }
+        for (name, topic) in self.memory.recall() {
+            if sensors.iter().any(|s| s.name == name) {
+                self.announced.insert((name, topic));
+            } else {
+                debug!("Home Assistant entity of a departed sensor will be removed sensor={name} topic={topic}");
+                self.departed.push(topic);
             }
         }
         self.clear_departed(broker).await;
@@ -72,14 +63,7 @@ impl Discovery {
 
     /// Publishes the empty documents that make Home Assistant drop departed sensors' entities.
     pub async fn clear_departed(&self, broker: &BrokerHandle) {
-        for topic in &self.departed {
-            if let Err(e) = broker
-                .publish(topic, Vec::new(), QoS::AtLeastOnce, true)
-                .await
-            {
-                warn!("cannot remove discovery document topic={topic}: {e}");
-            }
-        }
+        clear_documents(broker, &self.departed).await;
     }
 
     /// Announces a sensor's entities: one per quantity it reports, or one for an input.
@@ -90,51 +74,25 @@ impl Discovery {
         broker: &BrokerHandle,
     ) {
         for (topic, doc) in self.documents(sensor, quantities) {
-            if let Err(e) = broker
-                .publish(&topic, doc.to_string(), QoS::AtLeastOnce, true)
-                .await
-            {
-                warn!("cannot publish discovery document topic={topic}: {e}");
-                continue;
+            if publish_document(broker, &topic, &doc.to_string()).await {
+                self.announced.insert((sensor.name.clone(), topic));
             }
-            self.announced.insert((sensor.name.clone(), topic));
         }
         self.remember();
     }
 
     fn remember(&mut self) {
-        let Some(path) = &self.memory else { return };
-        let text: String = self
+        let announced = self
             .announced
             .iter()
-            .map(|(name, topic)| format!("{name}\t{topic}\n"))
-            .collect();
-        let written = match path.parent() {
-            Some(dir) => std::fs::create_dir_all(dir).and_then(|()| std::fs::write(path, text)),
-            None => std::fs::write(path, text),
-        };
-        if let Err(e) = written {
-            warn!(
-                "cannot record announced Home Assistant entities in {}: {e}; entities of removed sensors may linger",
-                path.display()
-            );
-            // Said once; the gateway carries on without the memory.
-            self.memory = None;
-        }
+            .map(|(name, topic)| (name.as_str(), topic.as_str()));
+        self.memory.record(announced);
     }
 
     pub fn documents(&self, s: &SensorSettings, quantities: &[Quantity]) -> Vec<(String, Value)> {
         let object = id_safe(&s.name);
-        let availability = json!([
-            { "topic": status_topic(&s.topic) },
-            { "topic": self.gateway_status },
-        ]);
-        let device = json!({
-            "identifiers": [format!("{}_{object}", self.node_id)],
-            "name": s.name,
-            "model": model(&s.device),
-            "via_device": self.node_id,
-        });
+        let availability = self.node.availability(Some(status_topic(&s.topic)));
+        let device = self.node.device(&object, &s.name, model(&s.device));
         if let Device::GpioInput(g) = &s.device {
             let (class, on, off) = match g.payload {
                 InputPayload::OnOff => ("motion", "ON", "OFF"),
@@ -142,7 +100,7 @@ impl Discovery {
             };
             let doc = json!({
                 "name": null,
-                "unique_id": format!("{}_{object}", self.node_id),
+                "unique_id": self.node.unique_id(&object),
                 "state_topic": input_state_topic(&s.topic),
                 "payload_on": on,
                 "payload_off": off,
@@ -151,18 +109,15 @@ impl Discovery {
                 "availability_mode": "all",
                 "device": device,
             });
-            let topic = format!(
-                "{}/binary_sensor/{}/{object}/config",
-                self.prefix, self.node_id
-            );
-            return vec![(topic, doc)];
+            return vec![(self.node.config_topic("binary_sensor", &object), doc)];
         }
         quantities
             .iter()
             .map(|&q| {
+                let entity = format!("{object}_{}", q.topic_suffix());
                 let mut doc = json!({
                     "name": title(q),
-                    "unique_id": format!("{}_{object}_{}", self.node_id, q.topic_suffix()),
+                    "unique_id": self.node.unique_id(&entity),
                     "state_topic": reading_topic(&s.topic, q),
                     "unit_of_measurement": q.unit(),
                     "device_class": device_class(q),
@@ -175,13 +130,7 @@ impl Discovery {
                 if s.publish.format == Format::Json {
                     doc["value_template"] = json!("{{ value_json.value }}");
                 }
-                let topic = format!(
-                    "{}/sensor/{}/{object}_{}/config",
-                    self.prefix,
-                    self.node_id,
-                    q.topic_suffix()
-                );
-                (topic, doc)
+                (self.node.config_topic("sensor", &entity), doc)
             })
             .collect()
     }
@@ -212,17 +161,4 @@ fn model(d: &Device) -> &'static str {
         Device::Ds18b20 { .. } => "DS18B20",
         Device::GpioInput(_) => "GPIO input",
     }
-}
-
-/// Home Assistant ids allow letters, digits, `_` and `-`.
-fn id_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
