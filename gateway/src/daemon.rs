@@ -9,7 +9,7 @@ use log::info;
 
 use tokio::sync::mpsc;
 
-use crate::actuators::Actuators;
+use crate::actuators::{Actuators, SwitchDiscovery};
 use crate::automation::Automation;
 use crate::broker::{Broker, BrokerHandle};
 use crate::config::Config;
@@ -35,10 +35,18 @@ impl Daemon {
         status::announce(&broker.handle(), &config.gateway.name, status::ONLINE)
             .await
             .context("announcing the gateway online")?;
+        let switches = config.discovery.enabled.then(|| {
+            SwitchDiscovery::new(
+                &config.discovery,
+                &config.gateway.name,
+                config.gateway.state_dir.clone(),
+            )
+        });
         let actuators = Actuators::start(
             &config.actuators,
             config.gateway.state_dir.as_deref(),
             broker.handle(),
+            switches,
         )
         .await
         .context("starting the actuators")?;

@@ -7,9 +7,11 @@
 //! ```
 //!
 //! A marker file in the state directory (`marker.rs`) tells a start after a crash, which uses
-//! each actuator's safe state instead of its initial one.
+//! each actuator's safe state instead of its initial one. `discovery.rs` announces the running
+//! actuators to Home Assistant as switches.
 
 pub mod command;
+pub mod discovery;
 pub mod error;
 mod handle;
 mod marker;
@@ -28,6 +30,8 @@ use tokio::task::JoinHandle;
 
 use crate::broker::BrokerHandle;
 pub use command::{BadCommand, Command};
+use discovery::Announcer;
+pub use discovery::SwitchDiscovery;
 pub use error::ActuatorError;
 pub use handle::ActuatorHandle;
 use handle::{Entry, Registry};
@@ -41,6 +45,7 @@ pub struct Actuators {
     registry: Registry,
     broker: BrokerHandle,
     marker: RunMarker,
+    discovery: Option<Announcer>,
 }
 
 struct Running {
@@ -52,11 +57,13 @@ impl Actuators {
     /// Claims every output, drives it to its start state (`initial`, or `safe` if the previous
     /// run ended without a clean shutdown), publishes `<topic>/state` retained, and listens on
     /// `<topic>/set`. An output whose pin cannot be claimed is reported and retried; it does
-    /// not stop the others.
+    /// not stop the others. With `discovery`, the actuators are then announced to Home
+    /// Assistant as switches.
     pub async fn start(
         settings: &[ActuatorSettings],
         state_dir: Option<&Path>,
         broker: BrokerHandle,
+        discovery: Option<SwitchDiscovery>,
     ) -> anyhow::Result<Actuators> {
         check_unique(settings)?;
         let dir = state_dir.map(Path::to_path_buf);
@@ -76,12 +83,22 @@ impl Actuators {
             registry: Registry::default(),
             broker,
             marker,
+            discovery: None,
         };
         for s in settings {
             let start = if crashed { s.safe } else { s.initial };
             if let Err(e) = actuators.launch(s, start).await {
                 actuators.stop().await;
                 return Err(e);
+            }
+        }
+        if let Some(d) = discovery {
+            match d.spawn(settings.to_vec(), actuators.broker.clone()).await {
+                Ok(announcer) => actuators.discovery = Some(announcer),
+                Err(e) => {
+                    actuators.stop().await;
+                    return Err(e);
+                }
             }
         }
         if !settings.is_empty() {
@@ -129,6 +146,9 @@ impl Actuators {
                 }
             }
         }
+        if let Some(d) = &self.discovery {
+            d.update(self.running.values().map(|r| r.settings.clone()).collect());
+        }
         info!(
             "actuators reloaded: {} retired, {started} started, {} kept",
             outdated.len(),
@@ -144,6 +164,9 @@ impl Actuators {
     /// Drives every output to its safe state, publishes it, marks the shutdown clean.
     /// Commands sent afterwards fail with [`ActuatorError::Stopped`].
     pub async fn stop(self) {
+        if let Some(d) = self.discovery {
+            d.stop().await;
+        }
         for (name, running) in self.running {
             let requests = self.registry.read().get(&name).map(|e| e.requests.clone());
             if let Some(requests) = requests {

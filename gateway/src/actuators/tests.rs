@@ -62,7 +62,9 @@ async fn auto_off_fires_after_the_last_on_and_not_after_an_off() {
         auto_off: Some(Duration::from_secs(60)),
         ..relay("fan")
     };
-    let actuators = Actuators::start(&[fan], None, b.handle()).await.unwrap();
+    let actuators = Actuators::start(&[fan], None, b.handle(), None)
+        .await
+        .unwrap();
     let h = actuators.handle();
     let mut states = watch_state(&b, "fan").await;
     assert_eq!(next_state(&mut states, WAIT).await.as_deref(), Some("OFF"));
@@ -102,7 +104,9 @@ async fn commands_switch_the_pin_and_report_the_new_state() {
         active_low: false,
         ..relay("lamp")
     };
-    let actuators = Actuators::start(&[lamp], None, b.handle()).await.unwrap();
+    let actuators = Actuators::start(&[lamp], None, b.handle(), None)
+        .await
+        .unwrap();
     let h = actuators.handle();
     assert_eq!(h.sim_level("lamp"), Some(false));
     assert_eq!(h.command("lamp", Command::Toggle).await, Ok(Switch::On));
@@ -134,20 +138,20 @@ async fn a_start_after_a_crash_uses_the_safe_state() {
     };
     let settings = [heater];
 
-    let first = Actuators::start(&settings, Some(&dir), b.handle())
+    let first = Actuators::start(&settings, Some(&dir), b.handle(), None)
         .await
         .unwrap();
     assert_eq!(first.handle().state("heater"), Some(Switch::On));
     // The process dies: no stop, the marker stays.
     drop(first);
 
-    let second = Actuators::start(&settings, Some(&dir), b.handle())
+    let second = Actuators::start(&settings, Some(&dir), b.handle(), None)
         .await
         .unwrap();
     assert_eq!(second.handle().state("heater"), Some(Switch::Off));
     second.stop().await;
 
-    let third = Actuators::start(&settings, Some(&dir), b.handle())
+    let third = Actuators::start(&settings, Some(&dir), b.handle(), None)
         .await
         .unwrap();
     assert_eq!(
@@ -175,6 +179,7 @@ async fn reload_keeps_unchanged_retires_removed_and_starts_changed_and_new() {
         &[kept.clone(), removed.clone(), changed.clone()],
         None,
         b.handle(),
+        None,
     )
     .await
     .unwrap();
@@ -243,7 +248,7 @@ async fn a_pin_that_cannot_be_claimed_fails_its_own_commands_only() {
         pin: Pin::Bcm(99),
         ..relay("broken")
     };
-    let actuators = Actuators::start(&[broken, relay("fine")], None, b.handle())
+    let actuators = Actuators::start(&[broken, relay("fine")], None, b.handle(), None)
         .await
         .unwrap();
     let h = actuators.handle();
@@ -264,7 +269,9 @@ async fn stop_drives_and_publishes_the_safe_state() {
         safe: Switch::Off,
         ..relay("pump")
     };
-    let actuators = Actuators::start(&[pump], None, b.handle()).await.unwrap();
+    let actuators = Actuators::start(&[pump], None, b.handle(), None)
+        .await
+        .unwrap();
     let h = actuators.handle();
     h.command("pump", Command::On).await.unwrap();
     assert_eq!(h.sim_level("pump"), Some(false));
@@ -278,7 +285,7 @@ async fn stop_drives_and_publishes_the_safe_state() {
 #[tokio::test]
 async fn duplicate_names_are_refused() {
     let b = broker().await;
-    let Err(e) = Actuators::start(&[relay("a"), relay("a")], None, b.handle()).await else {
+    let Err(e) = Actuators::start(&[relay("a"), relay("a")], None, b.handle(), None).await else {
         panic!("two actuators named a started");
     };
     assert!(e.to_string().contains("\"a\" is used twice"), "{e}");

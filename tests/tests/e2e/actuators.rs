@@ -22,7 +22,7 @@ fn purifier() -> ActuatorSettings {
     }
 }
 
-async fn client(b: &TestBroker, id: &str, filter: Option<&str>) -> MqttClient {
+pub(super) async fn client(b: &TestBroker, id: &str, filter: Option<&str>) -> MqttClient {
     let (mut c, _) = MqttClient::connect(mqtt_options(b.addr(), id)).await;
     if let Some(filter) = filter {
         c.subscribe(filter, QoS::AtLeastOnce).await;
@@ -31,14 +31,14 @@ async fn client(b: &TestBroker, id: &str, filter: Option<&str>) -> MqttClient {
 }
 
 /// The next message, within [`WAIT`].
-async fn next(c: &mut MqttClient) -> Publish {
+pub(super) async fn next(c: &mut MqttClient) -> Publish {
     let got = c.collect(1, WAIT).await;
     got.into_iter()
         .next()
         .unwrap_or_else(|| panic!("nothing arrived within {WAIT:?}"))
 }
 
-fn text(p: &Publish) -> &str {
+pub(super) fn text(p: &Publish) -> &str {
     std::str::from_utf8(&p.payload).unwrap_or("<not UTF-8>")
 }
 
@@ -52,7 +52,7 @@ async fn retained_state(b: &TestBroker, id: &str) -> (String, bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_switches_the_purifier_and_sees_its_state() {
     let b = start_broker(BrokerOptions::default()).await;
-    let actuators = Actuators::start(&[purifier()], None, b.handle())
+    let actuators = Actuators::start(&[purifier()], None, b.handle(), None)
         .await
         .unwrap_or_else(|e| panic!("actuators did not start: {e:#}"));
     let pin = |a: &Actuators| a.sim_level("kitchen-purifier");
@@ -114,7 +114,7 @@ async fn stop_leaves_the_relay_in_its_safe_state() {
         safe: Switch::Off,
         ..purifier()
     };
-    let actuators = Actuators::start(&[settings], None, b.handle())
+    let actuators = Actuators::start(&[settings], None, b.handle(), None)
         .await
         .unwrap_or_else(|e| panic!("actuators did not start: {e:#}"));
     let handle = actuators.handle();
@@ -153,7 +153,7 @@ async fn a_retained_command_waiting_at_start_is_not_applied() {
     // Subscribed before the start, the phone sees every state in order: the start state, then
     // the answer to each command. Had the stale ON been applied, its ON would come in between.
     let mut phone = client(&b, "phone", Some(STATE)).await;
-    let actuators = Actuators::start(&[purifier()], None, b.handle())
+    let actuators = Actuators::start(&[purifier()], None, b.handle(), None)
         .await
         .unwrap_or_else(|e| panic!("actuators did not start: {e:#}"));
     assert_eq!(text(&next(&mut phone).await), "OFF");

@@ -8,6 +8,7 @@ mod retained;
 mod rules;
 mod sensors;
 mod session;
+mod switches;
 mod sys;
 mod topics;
 mod will;
