@@ -80,6 +80,16 @@ impl Daemon {
                 break rest.trim().parse().expect("address in log");
             }
         };
+        // The broker listens before the rules subscribe: wait until every part has started,
+        // so a test's first message cannot reach the broker ahead of the rules.
+        loop {
+            let line = log_rx
+                .recv_timeout(Duration::from_secs(20))
+                .expect("hearth logged that it is running");
+            if line.contains(" running with ") {
+                break;
+            }
+        }
         Daemon {
             child,
             addr,
