@@ -452,8 +452,12 @@ impl Router {
     fn deliver_retained(&mut self, key: SessionKey, filter: &str, granted: QoS) {
         let mut retained = Vec::new();
         self.retained.matching(filter, &mut retained);
+        self.send_retained(key, &retained, granted);
+    }
+
+    fn send_retained(&mut self, key: SessionKey, retained: &[Message], granted: QoS) {
         let limits = self.limits();
-        for message in &retained {
+        for message in retained {
             let delivery = Delivery {
                 message,
                 qos: message.qos.min(granted),
@@ -497,15 +501,7 @@ impl Router {
         let mut seen = std::collections::HashSet::new();
         retained.retain(|m| seen.insert(m.topic.clone()));
         self.locals.insert(key, LocalSubscriber { filters, sink });
-        let limits = self.limits();
-        for message in &retained {
-            let delivery = Delivery {
-                message,
-                qos: message.qos.min(qos),
-                retain: true,
-            };
-            self.deliver(key, delivery, limits);
-        }
+        self.send_retained(key, &retained, qos);
     }
 
     fn remove_local(&mut self, key: SessionKey) {
