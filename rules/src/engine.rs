@@ -108,6 +108,16 @@ impl Engine {
             .collect()
     }
 
+    /// The captures of every key of `rule` that has entered (`[[]]` for an entered rule
+    /// without wildcards); empty for a rule that is not entered or does not exist.
+    pub fn active_keys(&self, rule: &str) -> Vec<Vec<String>> {
+        self.rules
+            .iter()
+            .filter(|r| r.spec.name == rule)
+            .flat_map(|r| r.active().map(<[String]>::to_vec))
+            .collect()
+    }
+
     /// When `on_tick` next has something to do.
     pub fn next_deadline(&self) -> Option<Time> {
         self.timers.first().map(|&(t, _, _)| t)

@@ -6,7 +6,7 @@
 use std::time::SystemTime;
 
 use log::warn;
-use rules::Firing;
+use rules::{Engine, Firing};
 use serde_json::json;
 
 use crate::broker::{BrokerHandle, QoS};
@@ -32,10 +32,12 @@ impl Explainer {
         self.enabled = enabled;
     }
 
-    pub(super) async fn explain(&self, firing: &Firing, active: &[Vec<String>]) {
+    /// Publishes why `firing` happened; `engine` tells which captures of its rule are entered.
+    pub(super) async fn explain(&self, firing: &Firing, engine: &Engine) {
         if !self.enabled {
             return;
         }
+        let active = engine.active_keys(&firing.rule);
         let state = if active.is_empty() { "OFF" } else { "ON" };
         let last = json!({
             "transition": firing.transition.to_string(),

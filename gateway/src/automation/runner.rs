@@ -119,9 +119,7 @@ impl Runner {
             }
             Verdict::Hold => return,
         }
-        self.explainer
-            .explain(firing, &active_keys(&self.engine, &firing.rule))
-            .await;
+        self.explainer.explain(firing, &self.engine).await;
     }
 
     async fn reload(&mut self, request: Reload) {
@@ -181,14 +179,4 @@ async fn sleep_until(deadline: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
     }
-}
-
-/// The capture keys of `rule` that are currently entered.
-fn active_keys(engine: &Engine, rule: &str) -> Vec<Vec<String>> {
-    engine
-        .active()
-        .into_iter()
-        .filter(|(name, _)| name == rule)
-        .map(|(_, captures)| captures)
-        .collect()
 }

@@ -35,6 +35,8 @@ fn each_room_has_its_own_state() {
         engine.active(),
         vec![("co2".to_string(), vec!["Bedroom".to_string()])]
     );
+    assert_eq!(engine.active_keys("co2"), vec![vec!["Bedroom".to_string()]]);
+    assert!(engine.active_keys("no such rule").is_empty());
 }
 
 use rules::spec::RuleSpec;
