@@ -63,62 +63,45 @@ const EXIT_BAD_CONFIG: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     gateway::logging::init(cli.log_level);
-    match cli.command {
-        Command::Check { config } => match Config::load(&config) {
-            Ok(_) => {
-                println!("{}: configuration is valid", config.display());
-                ExitCode::SUCCESS
-            }
-            Err(errors) => {
-                eprintln!("{errors}");
-                ExitCode::from(EXIT_BAD_CONFIG)
-            }
-        },
+    let outcome = match cli.command {
+        Command::Check { config } => load(&config, "").map(|_| {
+            println!("{}: configuration is valid", config.display());
+        }),
         Command::Rules(RulesCommand::Test { config, replay }) => rules_test(&config, &replay),
-        Command::Run { config: path } => {
-            let config = match Config::load(&path) {
-                Ok(c) => c,
-                Err(errors) => {
-                    eprintln!("{errors}\nnothing was started");
-                    return ExitCode::from(EXIT_BAD_CONFIG);
-                }
-            };
-            match run(config, path) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    log::error!("{e:#}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::Run { config: path } => load(&path, "\nnothing was started").and_then(|config| {
+            run(config, path).map_err(|e| {
+                log::error!("{e:#}");
+                ExitCode::FAILURE
+            })
+        }),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
     }
 }
 
-fn rules_test(config: &Path, replay: &Path) -> ExitCode {
-    let config = match Config::load(config) {
-        Ok(c) => c,
-        Err(errors) => {
-            eprintln!("{errors}");
-            return ExitCode::from(EXIT_BAD_CONFIG);
-        }
+/// Reads the configuration, or prints every error in it (then `after`) and gives the exit
+/// status for bad input.
+fn load(path: &Path, after: &str) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|errors| {
+        eprintln!("{errors}{after}");
+        ExitCode::from(EXIT_BAD_CONFIG)
+    })
+}
+
+fn rules_test(config: &Path, replay: &Path) -> Result<(), ExitCode> {
+    let config = load(config, "")?;
+    let bad_recording = |why: String| {
+        eprintln!("{}: {why}", replay.display());
+        ExitCode::from(EXIT_BAD_CONFIG)
     };
-    let recording = match std::fs::read_to_string(replay) {
-        Ok(text) => text,
-        Err(e) => {
-            eprintln!("{}: cannot read the recording: {e}", replay.display());
-            return ExitCode::from(EXIT_BAD_CONFIG);
-        }
-    };
-    match gateway::dry_run::report(config.rules, &recording) {
-        Ok(report) => {
-            print!("{report}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{}: {e}", replay.display());
-            ExitCode::from(EXIT_BAD_CONFIG)
-        }
-    }
+    let recording = std::fs::read_to_string(replay)
+        .map_err(|e| bad_recording(format!("cannot read the recording: {e}")))?;
+    let report = gateway::dry_run::report(config.rules, &recording)
+        .map_err(|e| bad_recording(e.to_string()))?;
+    print!("{report}");
+    Ok(())
 }
 
 fn run(config: Config, path: PathBuf) -> anyhow::Result<()> {
