@@ -26,6 +26,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
 use log::{info, warn};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::broker::BrokerHandle;
@@ -168,13 +169,9 @@ impl Actuators {
             d.stop().await;
         }
         for (name, running) in self.running {
+            // The entry stays registered, so later commands fail with `Stopped`.
             let requests = self.registry.read().get(&name).map(|e| e.requests.clone());
-            if let Some(requests) = requests {
-                let _ = requests.send(Request::Retire(By::Shutdown)).await;
-            }
-            if let Err(e) = running.task.await {
-                warn!("actuator {name} ended abnormally: {e}; it may not be in its safe state");
-            }
+            wind_down(&name, requests, running.task, By::Shutdown).await;
         }
         let marker = self.marker;
         let _ = tokio::task::spawn_blocking(move || marker.clear()).await;
@@ -202,12 +199,22 @@ impl Actuators {
         let Some(running) = self.running.remove(name) else {
             return;
         };
-        if let Some(entry) = entry {
-            let _ = entry.requests.send(Request::Retire(by)).await;
-        }
-        if let Err(e) = running.task.await {
-            warn!("actuator {name} ended abnormally: {e}; it may not be in its safe state");
-        }
+        wind_down(name, entry.map(|e| e.requests), running.task, by).await;
+    }
+}
+
+/// Asks an actuator's task to drive its safe state and end, then waits for it.
+async fn wind_down(
+    name: &str,
+    requests: Option<mpsc::Sender<Request>>,
+    task: JoinHandle<()>,
+    by: By,
+) {
+    if let Some(requests) = requests {
+        let _ = requests.send(Request::Retire(by)).await;
+    }
+    if let Err(e) = task.await {
+        warn!("actuator {name} ended abnormally: {e}; it may not be in its safe state");
     }
 }
 
