@@ -301,7 +301,6 @@ impl Actuator {
         if let Err(e) = self.switch(safe, by).await {
             error!("{e}; it may not be in its safe state");
         }
-        self.auto_off_at = None;
     }
 }
 
