@@ -11,11 +11,11 @@ use tokio::sync::mpsc;
 
 use crate::actuators::{Actuators, SwitchDiscovery};
 use crate::automation::Automation;
-use crate::broker::{Broker, BrokerHandle};
 use crate::config::Config;
 use crate::sensors::Sensors;
 use crate::status;
 use crate::systemd::{Notifier, WatchdogTicks};
+use broker::{Broker, BrokerHandle};
 
 pub struct Daemon {
     config: Config,

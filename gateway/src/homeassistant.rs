@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use log::warn;
 use serde_json::{json, Value};
 
-use crate::broker::{BrokerHandle, QoS};
 use crate::config::DiscoverySettings;
+use broker::{BrokerHandle, QoS};
 
 /// The gateway as Home Assistant sees it: every entity's topic and id start from it.
 pub struct Node {

@@ -5,7 +5,6 @@
 
 pub mod actuators;
 pub mod automation;
-pub mod broker;
 pub mod config;
 pub mod daemon;
 pub mod dry_run;

@@ -4,7 +4,7 @@
 
 use log::LevelFilter;
 
-/// `level` is the `--log-level` flag; `RUST_LOG` (e.g. `warn,gateway::broker=debug`) refines it
+/// `level` is the `--log-level` flag; `RUST_LOG` (e.g. `warn,broker=debug`) refines it
 /// per module when set. Both apply to the journal and to stderr alike.
 pub fn init(level: LevelFilter) {
     let rust_log = std::env::var("RUST_LOG").ok();
@@ -61,8 +61,8 @@ mod tests {
 
     #[test]
     fn rust_log_refines_per_module() {
-        let f = filter(LevelFilter::Warn, Some("gateway::broker=debug"));
-        assert!(enabled(&f, Level::Debug, "gateway::broker::router"));
+        let f = filter(LevelFilter::Warn, Some("broker=debug"));
+        assert!(enabled(&f, Level::Debug, "broker::router"));
         assert!(!enabled(&f, Level::Info, "gateway::sensors"));
         assert_eq!(f.filter(), LevelFilter::Debug);
     }

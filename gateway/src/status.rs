@@ -1,7 +1,7 @@
 //! The gateway's own availability on `hearth/<name>/status`: `online` while it runs, `offline`
 //! after a clean shutdown, both retained so a phone app sees the current state on connect.
 
-use crate::broker::{BrokerHandle, LocalError, QoS};
+use broker::{BrokerHandle, LocalError, QoS};
 
 pub const ONLINE: &str = "online";
 pub const OFFLINE: &str = "offline";

@@ -13,7 +13,8 @@ pub mod replay;
 mod rule;
 pub mod spec;
 pub mod template;
-pub mod topic;
+/// MQTT topic rules, shared with the broker (one implementation of them).
+pub use mqtt_topic as topic;
 mod trie;
 mod value;
 

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use gateway::broker::BrokerHandle;
+use broker::BrokerHandle;
 use gateway::config::Config;
 use gateway::daemon::Daemon;
 

@@ -13,9 +13,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::settings::{ActuatorSettings, Switch};
-use crate::broker::{BrokerHandle, QoS, Subscription};
 use crate::config::DiscoverySettings;
 use crate::homeassistant::{clear_documents, id_safe, publish_document, Memory, Node};
+use broker::{BrokerHandle, QoS, Subscription};
 
 /// Remembers which switches were announced, across restarts, in this file of the state dir
 /// (the sensors keep their own).

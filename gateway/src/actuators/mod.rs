@@ -29,7 +29,7 @@ use log::{info, warn};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::broker::BrokerHandle;
+use broker::BrokerHandle;
 pub use command::{BadCommand, Command};
 use discovery::Announcer;
 pub use discovery::SwitchDiscovery;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::time::timeout;
 
 use super::*;
-use crate::broker::{Broker, BrokerSettings, QoS, Subscription};
 use crate::sensors::settings::Pin;
+use broker::{Broker, BrokerSettings, QoS, Subscription};
 
 async fn broker() -> Broker {
     let settings = BrokerSettings {

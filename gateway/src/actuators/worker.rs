@@ -17,9 +17,9 @@ use super::command::Command;
 use super::error::ActuatorError;
 use super::relay::{level, Relay};
 use super::settings::{ActuatorSettings, Switch};
-use crate::broker::{BrokerHandle, Message, QoS, Subscription};
 use crate::hw::gpio_output::{open_output, AnyOutputPin};
 use crate::sensors::settings::Pin;
+use broker::{BrokerHandle, Message, QoS, Subscription};
 
 /// How long an output whose pin could not be claimed waits before trying again.
 const RECLAIM_AFTER: Duration = Duration::from_secs(10);

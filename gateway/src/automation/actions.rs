@@ -4,7 +4,7 @@ use log::{info, warn};
 use rules::Action;
 
 use crate::actuators::{ActuatorHandle, Command};
-use crate::broker::{BrokerHandle, QoS};
+use broker::{BrokerHandle, QoS};
 
 pub(super) struct Actions {
     broker: BrokerHandle,

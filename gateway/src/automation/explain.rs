@@ -9,7 +9,7 @@ use log::warn;
 use rules::{Engine, Firing};
 use serde_json::json;
 
-use crate::broker::{BrokerHandle, QoS};
+use broker::{BrokerHandle, QoS};
 
 pub(super) struct Explainer {
     broker: BrokerHandle,

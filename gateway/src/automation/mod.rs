@@ -20,8 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::actuators::ActuatorHandle;
-use crate::broker::BrokerHandle;
 use crate::config::RuleOptions;
+use broker::BrokerHandle;
 
 /// The running rules. Dropping it without `stop` leaves the task to end with the runtime.
 pub struct Automation {

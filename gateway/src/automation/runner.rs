@@ -13,8 +13,8 @@ use super::explain::Explainer;
 use super::flood::{FloodGuard, Verdict};
 use super::Reload;
 use crate::actuators::ActuatorHandle;
-use crate::broker::{BrokerHandle, LocalError, QoS, Subscription};
 use crate::config::RuleOptions;
+use broker::{BrokerHandle, LocalError, QoS, Subscription};
 
 pub(super) struct Runner {
     engine: Engine,
@@ -167,7 +167,7 @@ async fn subscribe(
 }
 
 /// The next message, or never when there is nothing subscribed.
-async fn next_message(subscription: &mut Option<Subscription>) -> Option<crate::broker::Message> {
+async fn next_message(subscription: &mut Option<Subscription>) -> Option<broker::Message> {
     match subscription {
         Some(s) => s.recv().await,
         None => std::future::pending().await,

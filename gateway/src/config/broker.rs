@@ -2,7 +2,7 @@
 
 use super::error::ErrorSink;
 use super::reader::TableReader;
-use crate::broker::BrokerSettings;
+use ::broker::BrokerSettings;
 
 pub(crate) fn read(table: Option<TableReader>, errs: &mut ErrorSink) -> BrokerSettings {
     let mut settings = BrokerSettings::default();

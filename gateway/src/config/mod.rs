@@ -20,8 +20,8 @@ pub use gateway::GatewaySettings;
 pub use rule::RuleOptions;
 
 use crate::actuators::settings::ActuatorSettings;
-use crate::broker::BrokerSettings;
 use crate::sensors::settings::SensorSettings;
+use ::broker::BrokerSettings;
 use error::ErrorSink;
 use reader::TableReader;
 use rules::spec::RuleSpec;
@@ -122,7 +122,7 @@ fn read_discovery(table: Option<TableReader>, errs: &mut ErrorSink) -> Discovery
         d.enabled = on;
     }
     if let Some((prefix, span)) = t.string(errs, "prefix") {
-        match rules::topic::validate_topic_name(prefix) {
+        match ::broker::topic::validate_topic_name(prefix) {
             Ok(()) => d.prefix = prefix.to_string(),
             Err(e) => errs.report(&t.key_path("prefix"), span, format!("\"{prefix}\": {e}")),
         }

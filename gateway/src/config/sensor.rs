@@ -10,11 +10,11 @@ use super::error::ErrorSink;
 use super::pin;
 use super::reader::TableReader;
 use super::unique::Unique;
-use crate::broker::QoS;
 use crate::sensors::settings::{
     Device, Format, GpioInputSettings, I2cBus, PublishSettings, Pull, SensorSettings, SimSettings,
     W1Root,
 };
+use broker::QoS;
 
 const DRIVERS: &str = "bme280, scd4x, ds18b20, gpio_input";
 /// Keys that only some drivers take.
@@ -337,7 +337,7 @@ fn check_name(name: &str) -> Result<(), String> {
 
 /// A base topic the entry publishes under (`<topic>/temperature`, `<topic>/state`).
 pub(super) fn check_base_topic(topic: &str) -> Result<(), String> {
-    if let Err(e) = rules::topic::validate_topic_name(topic) {
+    if let Err(e) = ::broker::topic::validate_topic_name(topic) {
         return Err(format!("\"{topic}\": {e}"));
     }
     if topic.starts_with('$') {

@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 
 use super::publisher::{input_state_topic, reading_topic, status_topic};
 use super::settings::{Device, Format, SensorSettings};
-use crate::broker::BrokerHandle;
 use crate::config::DiscoverySettings;
 use crate::homeassistant::{clear_documents, id_safe, publish_document, Memory, Node};
+use broker::BrokerHandle;
 
 /// Remembers which documents were announced, across restarts, in this file of the state dir.
 const MEMORY_FILE: &str = "discovery-topics";

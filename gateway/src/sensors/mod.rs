@@ -28,9 +28,9 @@ use log::{info, warn};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{BrokerHandle, QoS, Subscription};
 use crate::config::Config;
 use crate::hw::gpio::{self, AnyInputPin};
+use broker::{BrokerHandle, QoS, Subscription};
 use device::{SimBuses, SimControl};
 use discovery::Discovery;
 use inputs::WatchedInput;
@@ -307,7 +307,7 @@ impl PublishingTask {
     }
 }
 
-async fn next_message(subscription: &mut Option<Subscription>) -> Option<crate::broker::Message> {
+async fn next_message(subscription: &mut Option<Subscription>) -> Option<broker::Message> {
     match subscription {
         Some(c) => c.recv().await,
         None => std::future::pending().await,

@@ -11,8 +11,8 @@ use super::payload;
 use super::policy::QuantityPolicy;
 use super::settings::{Device, SensorSettings};
 use super::worker::Sample;
-use crate::broker::{BrokerHandle, QoS};
 use crate::status::{OFFLINE, ONLINE};
+use broker::{BrokerHandle, QoS};
 
 /// Consecutive failed reads before a sensor is reported unavailable: one glitch on the bus is
 /// retried quietly; a device that keeps failing is shown as gone.

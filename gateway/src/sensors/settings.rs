@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use drivers::{InputPayload, Quantity};
 
-use crate::broker::QoS;
+use broker::QoS;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SensorSettings {

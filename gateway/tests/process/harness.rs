@@ -8,8 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use broker::codec::{self, Connect, Packet, Protocol, QoS, Subscribe};
 use bytes::BytesMut;
-use gateway::broker::codec::{self, Connect, Packet, Protocol, QoS, Subscribe};
 
 pub fn hearth() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hearth"))

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
+use broker::codec::{encode_publish, Packet, QoS};
 use bytes::{Bytes, BytesMut};
-use gateway::broker::codec::{encode_publish, Packet, QoS};
 
 use super::harness::{Daemon, RawClient};
 

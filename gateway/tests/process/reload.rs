@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use broker::codec::{Packet, Publish, QoS};
 use bytes::Bytes;
-use gateway::broker::codec::{Packet, Publish, QoS};
 
 use super::harness::{Daemon, RawClient};
 

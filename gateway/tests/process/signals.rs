@@ -1,7 +1,7 @@
 use std::time::Duration;
 
+use broker::codec::{LastWill, Packet, QoS};
 use bytes::Bytes;
-use gateway::broker::codec::{LastWill, Packet, QoS};
 
 use super::harness::{Daemon, RawClient};
 

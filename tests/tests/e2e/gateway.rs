@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use gateway::broker::{LocalError, QoS as LocalQoS};
+use broker::{LocalError, QoS as LocalQoS};
 use rumqttc::QoS;
 use tests::{
     mqtt_options, start_broker, BrokerOptions, MqttClient, RawClient, GATEWAY_STATUS_TOPIC, QUIET,

@@ -37,7 +37,7 @@ impl BrokerHandle {
         qos: QoS,
         retain: bool,
     ) -> Result<(), LocalError> {
-        rules::topic::validate_topic_name(topic).map_err(|e| LocalError::InvalidTopic {
+        mqtt_topic::validate_topic_name(topic).map_err(|e| LocalError::InvalidTopic {
             topic: topic.to_string(),
             reason: e.to_string(),
         })?;
@@ -72,7 +72,7 @@ impl BrokerHandle {
         qos: QoS,
     ) -> Result<Subscription, LocalError> {
         for filter in filters {
-            rules::topic::validate_filter(filter).map_err(|e| LocalError::InvalidFilter {
+            mqtt_topic::validate_filter(filter).map_err(|e| LocalError::InvalidFilter {
                 filter: filter.to_string(),
                 reason: e.to_string(),
             })?;
@@ -121,7 +121,7 @@ impl Drop for Subscription {
 
 #[cfg(test)]
 mod tests {
-    use crate::broker::{Broker, BrokerSettings};
+    use crate::{Broker, BrokerSettings};
 
     #[tokio::test]
     async fn ping_is_answered_while_the_router_runs_and_fails_after_shutdown() {

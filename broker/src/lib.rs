@@ -38,6 +38,8 @@ use tokio_util::task::TaskTracker;
 pub use codec::QoS;
 pub use local::{BrokerHandle, LocalError, Subscription};
 pub use message::Message;
+/// MQTT topic names and filters: the rules the router and the rule engine share.
+pub use mqtt_topic as topic;
 pub use settings::BrokerSettings;
 
 use connection::ConnContext;

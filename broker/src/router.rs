@@ -417,7 +417,7 @@ impl Router {
         let mut codes = Vec::with_capacity(sub.filters.len());
         let mut granted: Vec<(Arc<str>, QoS)> = Vec::new();
         for (filter, qos) in sub.filters {
-            match rules::topic::validate_filter(&filter) {
+            match mqtt_topic::validate_filter(&filter) {
                 Ok(()) => {
                     let filter: Arc<str> = filter.into();
                     self.subscriptions.insert(&filter, key, qos);

@@ -87,7 +87,7 @@ impl RetainedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::codec::QoS;
+    use crate::codec::QoS;
 
     fn msg(topic: &str, payload: &str) -> Message {
         Message::new(topic, payload.as_bytes().to_vec(), QoS::AtMostOnce, true)
@@ -136,7 +136,7 @@ mod tests {
         ] {
             let mut want: Vec<String> = all
                 .iter()
-                .filter(|t| rules::topic::matches(filter, t))
+                .filter(|t| mqtt_topic::matches(filter, t))
                 .map(|t| t.to_string())
                 .collect();
             want.sort();

@@ -124,7 +124,7 @@ mod tests {
             let want: Vec<_> = filters
                 .iter()
                 .enumerate()
-                .filter(|(_, f)| rules::topic::matches(f, topic))
+                .filter(|(_, f)| mqtt_topic::matches(f, topic))
                 .map(|(i, _)| i as SessionKey)
                 .collect();
             assert_eq!(got, want, "topic {topic:?}");
