@@ -523,3 +523,6 @@ impl Router {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
