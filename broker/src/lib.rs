@@ -9,7 +9,6 @@
 pub mod codec;
 mod connection;
 mod counters;
-mod delivery;
 mod event;
 mod level_tree;
 mod listener;

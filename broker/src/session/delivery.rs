@@ -1,10 +1,13 @@
 //! Getting messages to one session: QoS 0 straight to the writer while it keeps up, QoS 1/2
-//! through the in-flight window, everything else into the bounded queue.
+//! through the in-flight window, everything else into the bounded queue; and the client's
+//! acknowledgements that move the window on.
 
-use super::codec::{Packet, QoS};
-use super::counters::Counters;
-use super::message::Message;
-use super::session::{Enqueued, Inflight, InflightState, Queued, Session};
+use crate::codec::{Packet, QoS};
+use crate::counters::Counters;
+use crate::message::Message;
+
+use super::queue::{Enqueued, Queued};
+use super::Session;
 
 /// Bounds that apply to every session, taken from the settings and the retained store.
 #[derive(Clone, Copy)]
@@ -21,6 +24,23 @@ pub(crate) struct Delivery<'m> {
     pub qos: QoS,
     /// RETAIN flag on the wire: set only for a new subscription's retained messages.
     pub retain: bool,
+}
+
+/// Where an outgoing QoS 1/2 message stands (MQTT 3.1.1 section 4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum InflightState {
+    /// QoS 1 sent, waiting for PUBACK; or QoS 2 sent, waiting for PUBREC.
+    AwaitingAck,
+    /// QoS 2: PUBREC received and PUBREL sent, waiting for PUBCOMP.
+    AwaitingComplete,
+}
+
+pub(super) struct Inflight {
+    pub pkid: u16,
+    pub message: Message,
+    pub qos: QoS,
+    pub retain: bool,
+    pub state: InflightState,
 }
 
 impl Session {
@@ -59,7 +79,10 @@ impl Session {
             retain: d.retain,
             from_retained: d.retain,
         };
-        match self.enqueue(entry, limits.max_queued, limits.retained_count) {
+        match self
+            .queue
+            .push(entry, limits.max_queued, limits.retained_count)
+        {
             Enqueued::Kept => {}
             Enqueued::DroppedOldest | Enqueued::Refused => {
                 Counters::add(&counters.publish_dropped, 1)
@@ -82,20 +105,46 @@ impl Session {
         });
     }
 
+    /// A packet id not used by any in-flight message (MQTT-2.3.1-2). The caller keeps the
+    /// window below 65,535, so one is always free.
+    fn allocate_pkid(&mut self) -> u16 {
+        loop {
+            self.next_pkid = self.next_pkid.wrapping_add(1);
+            if self.next_pkid == 0 {
+                continue;
+            }
+            let candidate = self.next_pkid;
+            if !self.inflight.iter().any(|m| m.pkid == candidate) {
+                return candidate;
+            }
+        }
+    }
+
+    fn inflight_position(&self, pkid: u16) -> Option<usize> {
+        self.inflight.iter().position(|m| m.pkid == pkid)
+    }
+
     /// Moves queued messages into the in-flight window while it has room.
-    pub(crate) fn pump(&mut self, limits: Limits) {
+    fn pump(&mut self, limits: Limits) {
         if self.connection.is_none() {
             return;
         }
         while self.inflight.len() < limits.max_inflight {
-            let Some(next) = self.dequeue() else { break };
+            let Some(next) = self.queue.pop() else { break };
             self.send_inflight(next.message, next.qos, next.retain);
         }
     }
 
-    /// On reconnect of a persistent session, re-sends unacknowledged PUBLISHes with DUP set and
-    /// PUBRELs, with their original packet ids (MQTT-4.4.0-1).
-    pub(crate) fn resend_inflight(&self) {
+    /// On reconnect of a persistent session: re-sends what was in flight, then fills the
+    /// window from the queue.
+    pub(crate) fn resume(&mut self, limits: Limits) {
+        self.resend_inflight();
+        self.pump(limits);
+    }
+
+    /// Re-sends unacknowledged PUBLISHes with DUP set and PUBRELs, with their original packet
+    /// ids (MQTT-4.4.0-1).
+    fn resend_inflight(&self) {
         let Some(conn) = &self.connection else { return };
         for m in &self.inflight {
             match m.state {
@@ -143,5 +192,26 @@ impl Session {
                 self.pump(limits);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_ids_skip_zero_and_those_in_flight() {
+        let mut s = Session::new("c".into(), false);
+        s.next_pkid = u16::MAX - 1;
+        let msg = Message::new("t", Vec::new(), QoS::AtLeastOnce, false);
+        s.inflight.push_back(Inflight {
+            pkid: 1,
+            message: msg,
+            qos: QoS::AtLeastOnce,
+            retain: false,
+            state: InflightState::AwaitingAck,
+        });
+        assert_eq!(s.allocate_pkid(), u16::MAX);
+        assert_eq!(s.allocate_pkid(), 2);
     }
 }

@@ -17,12 +17,11 @@ use super::codec::{
     SubackCode, Subscribe, Unsubscribe,
 };
 use super::counters::Counters;
-use super::delivery::{Delivery, Limits};
 use super::event::{CloseReason, Event};
 use super::message::Message;
 use super::outbox::ConnHandle;
 use super::retained::RetainedStore;
-use super::session::{ConnId, Connection, Session, SessionKey};
+use super::session::{ConnId, Connection, Delivery, Limits, Session, SessionKey};
 use super::settings::BrokerSettings;
 use super::subscriptions::SubscriptionTree;
 use super::sys::SysPublisher;
@@ -160,7 +159,7 @@ impl Router {
         let existing = self.by_client_id.get(&client_id).copied();
         let takes_over = existing
             .and_then(|k| self.sessions.get(&k))
-            .is_some_and(|s| s.connection.is_some());
+            .is_some_and(Session::is_connected);
         if !takes_over && self.live.len() >= self.settings.max_clients {
             warn!(
                 client = client_id.as_ref();
@@ -179,7 +178,7 @@ impl Router {
                 let resumable = self
                     .sessions
                     .get(&key)
-                    .is_some_and(|s| !s.clean_session && !connect.clean_session);
+                    .is_some_and(|s| !s.is_clean() && !connect.clean_session);
                 if resumable {
                     session_present = true;
                     key
@@ -195,12 +194,11 @@ impl Router {
         let Some(session) = self.sessions.get_mut(&key) else {
             return;
         };
-        session.clean_session = connect.clean_session;
         handle.send_packet(Packet::Connack(Connack {
             session_present,
             code: ConnectReturnCode::Accepted,
         }));
-        session.connection = Some(Connection {
+        session.attach(Connection {
             id: conn,
             handle,
             will: connect.will,
@@ -208,8 +206,7 @@ impl Router {
         self.live.insert(conn, key);
         self.max_connected = self.max_connected.max(self.live.len());
         if session_present {
-            session.resend_inflight();
-            session.pump(limits);
+            session.resume(limits);
         }
         info!(
             client = client_id.as_ref();
@@ -234,11 +231,7 @@ impl Router {
     /// A second CONNECT with the same client id closes the first connection and publishes the
     /// first connection's will, as if its network had failed.
     fn take_over(&mut self, key: SessionKey) {
-        let Some(old) = self
-            .sessions
-            .get_mut(&key)
-            .and_then(|s| s.connection.take())
-        else {
+        let Some(old) = self.sessions.get_mut(&key).and_then(Session::detach) else {
             return;
         };
         info!("client taken over by a new connection conn={}", old.id);
@@ -261,11 +254,11 @@ impl Router {
         let Some(session) = self.sessions.remove(&key) else {
             return;
         };
-        for filter in session.subscriptions.keys() {
+        for filter in session.filters() {
             self.subscriptions.remove(filter, key);
         }
-        if self.by_client_id.get(&session.client_id) == Some(&key) {
-            self.by_client_id.remove(&session.client_id);
+        if self.by_client_id.get(session.client_id()) == Some(&key) {
+            self.by_client_id.remove(session.client_id());
         }
     }
 
@@ -276,12 +269,12 @@ impl Router {
         let Some(session) = self.sessions.get_mut(&key) else {
             return;
         };
-        let Some(connection) = session.connection.take() else {
+        let Some(connection) = session.detach() else {
             return;
         };
         connection.handle.close();
-        let clean = session.clean_session;
-        let client_id = session.client_id.clone();
+        let clean = session.is_clean();
+        let client_id = session.client_id().clone();
         match &reason {
             CloseReason::Disconnected => {
                 info!(client = client_id.as_ref(); "client disconnected client={client_id} conn={conn}")
@@ -323,10 +316,7 @@ impl Router {
             Packet::Puback(pkid) => self.with_session(key, |s| s.on_puback(pkid, limits)),
             Packet::Pubrec(pkid) => self.with_session(key, |s| s.on_pubrec(pkid)),
             Packet::Pubcomp(pkid) => self.with_session(key, |s| s.on_pubcomp(pkid, limits)),
-            Packet::Pubrel(pkid) => self.with_session(key, |s| {
-                s.incoming_qos2.remove(&pkid);
-                s.reply(Packet::Pubcomp(pkid));
-            }),
+            Packet::Pubrel(pkid) => self.with_session(key, |s| s.on_pubrel(pkid)),
             Packet::Subscribe(sub) => self.on_subscribe(key, sub),
             Packet::Unsubscribe(unsub) => self.on_unsubscribe(key, unsub),
             // The connection answers PINGREQ and handles DISCONNECT and protocol errors itself.
@@ -345,21 +335,8 @@ impl Router {
         let Some(session) = self.sessions.get_mut(&key) else {
             return;
         };
-        let first_time = match p.qos {
-            QoS::AtMostOnce => true,
-            QoS::AtLeastOnce => {
-                session.reply(Packet::Puback(p.pkid));
-                true
-            }
-            // Method B of MQTT 3.1.1 figure 4.3: deliver on receipt, remember the id until
-            // PUBREL, so a re-sent PUBLISH is acknowledged but not delivered twice.
-            QoS::ExactlyOnce => {
-                let first = session.incoming_qos2.insert(p.pkid);
-                session.reply(Packet::Pubrec(p.pkid));
-                first
-            }
-        };
-        if !first_time {
+        if !session.on_incoming_publish(p.qos, p.pkid) {
+            // A QoS 2 PUBLISH re-sent before PUBREL: acknowledged again, delivered once.
             return;
         }
         if p.topic == "$SYS" || p.topic.starts_with("$SYS/") {
@@ -434,7 +411,7 @@ impl Router {
             return;
         };
         for (filter, qos) in &granted {
-            session.subscriptions.insert(filter.clone(), *qos);
+            session.subscribe(filter.clone(), *qos);
         }
         session.reply(Packet::Suback(Suback {
             pkid: sub.pkid,
@@ -472,7 +449,7 @@ impl Router {
             return;
         };
         for filter in &unsub.filters {
-            if session.subscriptions.remove(filter.as_str()).is_some() {
+            if session.unsubscribe(filter) {
                 self.subscriptions.remove(filter, key);
             }
         }
@@ -519,11 +496,7 @@ impl Router {
             clients_maximum: self.max_connected,
             subscriptions: self.subscriptions.len(),
             retained: self.retained.len(),
-            stored: self
-                .sessions
-                .values()
-                .map(|s| s.queued_len() + s.inflight.len())
-                .sum(),
+            stored: self.sessions.values().map(Session::stored_len).sum(),
         };
         for message in self.sys.messages(&snapshot, &self.counters) {
             self.route(message);
@@ -536,34 +509,20 @@ impl Router {
         info!("broker stopping; closing {} connections", self.live.len());
         let mut wills = Vec::new();
         for key in self.live.values() {
-            if let Some(connection) = self
-                .sessions
-                .get_mut(key)
-                .and_then(|s| s.connection.as_mut())
-            {
-                wills.extend(connection.will.take());
+            if let Some(session) = self.sessions.get_mut(key) {
+                wills.extend(session.take_will());
             }
         }
         for will in wills {
             self.publish_will(will);
         }
         for (_, key) in self.live.drain() {
-            if let Some(connection) = self
-                .sessions
-                .get_mut(&key)
-                .and_then(|s| s.connection.take())
-            {
+            if let Some(connection) = self.sessions.get_mut(&key).and_then(Session::detach) {
                 connection.handle.close();
             }
         }
     }
 }
 
-impl Session {
-    /// Sends a control packet to the client if it is connected.
-    pub(crate) fn reply(&self, packet: Packet) {
-        if let Some(conn) = &self.connection {
-            conn.handle.send_packet(packet);
-        }
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,377 @@
+//! A router driven by hand: fake clients send it the events a connection task would, and read
+//! back what it handed their writer, with no sockets, no runtime and no waiting.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::codec::{
+    Connack, Connect, ConnectReturnCode, LastWill, Packet, Protocol, Publish, QoS, Suback,
+    SubackCode, Subscribe, Unsubscribe,
+};
+use crate::counters::Counters;
+use crate::event::{CloseReason, Event};
+use crate::message::Message;
+use crate::outbox::{self, Outgoing, WriterSide};
+use crate::router::Router;
+use crate::session::ConnId;
+use crate::settings::BrokerSettings;
+
+/// The router under test, shared by the fake clients connected to it.
+#[derive(Clone)]
+pub(super) struct TestBroker(Rc<Inner>);
+
+struct Inner {
+    router: RefCell<Router>,
+    counters: Arc<Counters>,
+    next_conn: Cell<ConnId>,
+}
+
+impl TestBroker {
+    pub(super) fn new() -> Self {
+        Self::with(BrokerSettings::default())
+    }
+
+    pub(super) fn with(settings: BrokerSettings) -> Self {
+        let counters = Arc::new(Counters::default());
+        Self(Rc::new(Inner {
+            router: RefCell::new(Router::new(settings, counters.clone())),
+            counters,
+            next_conn: Cell::new(1),
+        }))
+    }
+
+    pub(super) fn handle(&self, event: Event) {
+        self.0.router.borrow_mut().handle(event);
+    }
+
+    /// Opens a new connection and sends `connect` on it; the answer waits in its outbox.
+    pub(super) fn open(&self, connect: Connect) -> FakeClient {
+        let conn = self.0.next_conn.get();
+        self.0.next_conn.set(conn + 1);
+        let (handle, writer) = outbox::channel();
+        self.handle(Event::Connect {
+            conn,
+            connect,
+            handle,
+        });
+        FakeClient {
+            broker: self.clone(),
+            conn,
+            writer,
+            backlog: VecDeque::new(),
+            closed: false,
+            next_pkid: 0,
+        }
+    }
+
+    /// Connects, expects CONNACK "accepted" first, and returns the client with its session
+    /// present flag.
+    pub(super) fn connect(&self, connect: Connect) -> (FakeClient, bool) {
+        let id = connect.client_id.clone();
+        let mut client = self.open(connect);
+        match client.next() {
+            Some(Packet::Connack(Connack {
+                session_present,
+                code: ConnectReturnCode::Accepted,
+            })) => (client, session_present),
+            other => panic!("client {id:?}: expected CONNACK accepted, got {other:?}"),
+        }
+    }
+
+    /// `connect`, for a client whose session present flag does not matter to the test.
+    pub(super) fn client(&self, connect: Connect) -> FakeClient {
+        self.connect(connect).0
+    }
+
+    /// A publish from inside the daemon (`BrokerHandle::publish`).
+    pub(super) fn local_publish(&self, topic: &str, payload: &str, qos: QoS, retain: bool) {
+        self.handle(Event::LocalPublish(Message::new(
+            topic,
+            Bytes::copy_from_slice(payload.as_bytes()),
+            qos,
+            retain,
+        )));
+    }
+
+    pub(super) fn shutdown(&self) {
+        self.handle(Event::Shutdown);
+    }
+
+    /// The `publish_dropped` counter: messages given up to keep within a limit.
+    pub(super) fn dropped(&self) -> u64 {
+        Counters::get(&self.0.counters.publish_dropped)
+    }
+
+    /// The `$SYS` statistics the router would publish now, as topic and value.
+    pub(super) fn sys_value(&self, topic: &str) -> Option<String> {
+        let mut probe = self.client(client("sys-probe"));
+        probe.subscribe(topic, QoS::AtMostOnce);
+        self.0.router.borrow_mut().publish_sys();
+        let got = probe.publishes();
+        probe.disconnect();
+        got.last()
+            .map(|p| String::from_utf8_lossy(&p.payload).into_owned())
+    }
+}
+
+/// One network connection as the router sees it: its events in, its writer's outbox out.
+pub(super) struct FakeClient {
+    broker: TestBroker,
+    pub(super) conn: ConnId,
+    writer: WriterSide,
+    /// Taken from the outbox while looking for a particular reply, not yet read by the test.
+    backlog: VecDeque<Packet>,
+    closed: bool,
+    next_pkid: u16,
+}
+
+impl FakeClient {
+    pub(super) fn send(&self, packet: Packet) {
+        self.broker.handle(Event::Packet {
+            conn: self.conn,
+            packet,
+        });
+    }
+
+    /// Sends a PUBLISH with the next packet id (none for QoS 0) and returns that id.
+    pub(super) fn publish(&mut self, topic: &str, payload: &str, qos: QoS, retain: bool) -> u16 {
+        let pkid = if qos == QoS::AtMostOnce {
+            0
+        } else {
+            self.next_pkid += 1;
+            self.next_pkid
+        };
+        self.send(Packet::Publish(Publish {
+            retain,
+            ..publish(topic, payload, qos, pkid)
+        }));
+        pkid
+    }
+
+    /// Sends a PUBLISH and completes its acknowledgement flow, checking each step: PUBACK for
+    /// QoS 1, PUBREC then (after PUBREL) PUBCOMP for QoS 2.
+    pub(super) fn publish_acked(&mut self, topic: &str, payload: &str, qos: QoS, retain: bool) {
+        let pkid = self.publish(topic, payload, qos, retain);
+        match qos {
+            QoS::AtMostOnce => {}
+            QoS::AtLeastOnce => assert_eq!(self.next(), Some(Packet::Puback(pkid))),
+            QoS::ExactlyOnce => {
+                assert_eq!(self.next(), Some(Packet::Pubrec(pkid)));
+                self.send(Packet::Pubrel(pkid));
+                assert_eq!(self.next(), Some(Packet::Pubcomp(pkid)));
+            }
+        }
+    }
+
+    /// Subscribes to one filter and returns the SUBACK's code. Anything sent before the SUBACK
+    /// stays to be read; the retained messages that follow it are left in the outbox.
+    pub(super) fn subscribe(&mut self, filter: &str, qos: QoS) -> SubackCode {
+        self.next_pkid += 1;
+        let pkid = self.next_pkid;
+        self.send(Packet::Subscribe(Subscribe {
+            pkid,
+            filters: vec![(filter.to_string(), qos)],
+        }));
+        match self.reply(|p| matches!(p, Packet::Suback(s) if s.pkid == pkid)) {
+            Packet::Suback(Suback { codes, .. }) if codes.len() == 1 => codes[0],
+            other => panic!("SUBACK for one filter expected, got {other:?}"),
+        }
+    }
+
+    pub(super) fn unsubscribe(&mut self, filter: &str) {
+        self.next_pkid += 1;
+        let pkid = self.next_pkid;
+        self.send(Packet::Unsubscribe(Unsubscribe {
+            pkid,
+            filters: vec![filter.to_string()],
+        }));
+        self.reply(|p| *p == Packet::Unsuback(pkid));
+    }
+
+    /// The connection task reports its end.
+    pub(super) fn close(&self, reason: CloseReason) {
+        self.broker.handle(Event::Closed {
+            conn: self.conn,
+            reason,
+        });
+    }
+
+    /// DISCONNECT: the connection task handles the packet and reports a clean end.
+    pub(super) fn disconnect(&self) {
+        self.close(CloseReason::Disconnected);
+    }
+
+    /// Whether the router asked the writer to stop at once (a takeover), dropping its queue.
+    pub(super) fn is_aborted(&self) -> bool {
+        self.writer.abort.is_cancelled()
+    }
+
+    /// Whether the router asked the writer to flush and close the socket.
+    pub(super) fn is_closed(&mut self) -> bool {
+        self.pull();
+        self.closed
+    }
+
+    /// The next packet the router sent, if any.
+    pub(super) fn next(&mut self) -> Option<Packet> {
+        self.pull();
+        self.backlog.pop_front()
+    }
+
+    /// Everything the router sent and the test has not read yet, in order.
+    pub(super) fn drain(&mut self) -> Vec<Packet> {
+        self.pull();
+        self.backlog.drain(..).collect()
+    }
+
+    /// `drain`, where every packet must be a PUBLISH.
+    pub(super) fn publishes(&mut self) -> Vec<Publish> {
+        self.drain()
+            .into_iter()
+            .map(|p| match p {
+                Packet::Publish(p) => p,
+                other => panic!("client {}: PUBLISH expected, got {other:?}", self.conn),
+            })
+            .collect()
+    }
+
+    /// Reads and acknowledges like a well-behaved client until the router has nothing more to
+    /// send: PUBACK for QoS 1, PUBREC for QoS 2, PUBCOMP for each PUBREL. Returns the
+    /// PUBLISHes in the order they came.
+    pub(super) fn ack_all(&mut self) -> Vec<Publish> {
+        let mut got = Vec::new();
+        while let Some(packet) = self.next() {
+            match packet {
+                Packet::Publish(p) => {
+                    match p.qos {
+                        QoS::AtMostOnce => {}
+                        QoS::AtLeastOnce => self.send(Packet::Puback(p.pkid)),
+                        QoS::ExactlyOnce => self.send(Packet::Pubrec(p.pkid)),
+                    }
+                    got.push(p);
+                }
+                Packet::Pubrel(pkid) => self.send(Packet::Pubcomp(pkid)),
+                other => panic!("client {}: unexpected {other:?}", self.conn),
+            }
+        }
+        got
+    }
+
+    /// Takes packets from the outbox until one satisfies `wanted`; those before it stay in
+    /// the backlog, in order.
+    fn reply(&mut self, wanted: impl Fn(&Packet) -> bool) -> Packet {
+        self.pull();
+        let Some(pos) = self.backlog.iter().position(wanted) else {
+            panic!(
+                "client {}: expected reply not sent; outbox held {:?}",
+                self.conn, self.backlog
+            );
+        };
+        self.backlog.remove(pos).expect("position is in range")
+    }
+
+    /// Moves what the router sent into the backlog, as the writer task would write it:
+    /// counting PUBLISHes out of `pending` and stopping at Close.
+    fn pull(&mut self) {
+        while let Ok(item) = self.writer.rx.try_recv() {
+            let packet = match item {
+                Outgoing::Packet(packet) => packet,
+                Outgoing::Publish {
+                    message,
+                    qos,
+                    retain,
+                    dup,
+                    pkid,
+                } => {
+                    self.writer.pending.fetch_sub(1, Ordering::Relaxed);
+                    Packet::Publish(Publish {
+                        dup,
+                        qos,
+                        retain,
+                        topic: message.topic.to_string(),
+                        pkid,
+                        payload: message.payload,
+                    })
+                }
+                Outgoing::Close => {
+                    self.closed = true;
+                    continue;
+                }
+            };
+            assert!(
+                !self.closed,
+                "client {}: {packet:?} sent after Close would never be written",
+                self.conn
+            );
+            self.backlog.push_back(packet);
+        }
+    }
+}
+
+/// CONNECT for MQTT 3.1.1, clean session, keepalive 60 s, no will; vary it with
+/// `Connect { clean_session: false, ..client("id") }`.
+pub(super) fn client(id: &str) -> Connect {
+    Connect {
+        protocol: Protocol::V311,
+        clean_session: true,
+        keep_alive: 60,
+        client_id: id.to_string(),
+        will: None,
+        username: None,
+        password: None,
+    }
+}
+
+/// CONNECT for a persistent session (clean session 0).
+pub(super) fn persistent(id: &str) -> Connect {
+    Connect {
+        clean_session: false,
+        ..client(id)
+    }
+}
+
+/// CONNECT with a will.
+pub(super) fn with_will(id: &str, topic: &str, payload: &str, qos: QoS, retain: bool) -> Connect {
+    Connect {
+        will: Some(LastWill {
+            topic: topic.to_string(),
+            payload: Bytes::copy_from_slice(payload.as_bytes()),
+            qos,
+            retain,
+        }),
+        ..client(id)
+    }
+}
+
+/// A PUBLISH with DUP and RETAIN clear; vary it with `Publish { retain: true, ..publish(…) }`.
+pub(super) fn publish(topic: &str, payload: &str, qos: QoS, pkid: u16) -> Publish {
+    Publish {
+        dup: false,
+        qos,
+        retain: false,
+        topic: topic.to_string(),
+        pkid,
+        payload: Bytes::copy_from_slice(payload.as_bytes()),
+    }
+}
+
+pub(super) fn payloads(publishes: &[Publish]) -> Vec<String> {
+    publishes
+        .iter()
+        .map(|p| String::from_utf8_lossy(&p.payload).into_owned())
+        .collect()
+}
+
+pub(super) fn connack(session_present: bool, code: ConnectReturnCode) -> Packet {
+    Packet::Connack(Connack {
+        session_present,
+        code,
+    })
+}
+
+pub(super) const QOS: [QoS; 3] = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce];

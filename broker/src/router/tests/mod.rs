@@ -1,0 +1,11 @@
+//! The router's protocol rules, driven through `Router::handle` with fake clients: each test
+//! reads as a scenario of packets in and packets out.
+
+mod connect;
+mod harness;
+mod qos;
+mod retained;
+mod session;
+mod subscribe;
+mod takeover;
+mod will;
