@@ -9,6 +9,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use embedded_hal::digital::InputPin;
+use thiserror::Error;
 
 use crate::sensor::SensorError;
 
@@ -146,17 +147,22 @@ impl fmt::Display for InputPayload {
     }
 }
 
+/// A payload name that is neither `on_off` nor `open_closed`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "unknown payload \"{0}\"; use on_off (ON/OFF, the default) or open_closed \
+     (open/closed, for door contacts)"
+)]
+pub struct UnknownPayload(pub String);
+
 impl FromStr for InputPayload {
-    type Err = String;
+    type Err = UnknownPayload;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
             "on_off" | "onoff" => Ok(InputPayload::OnOff),
             "open_closed" | "openclosed" => Ok(InputPayload::OpenClosed),
-            _ => Err(format!(
-                "unknown payload \"{s}\"; use on_off (ON/OFF, the default) or open_closed \
-                 (open/closed, for door contacts)"
-            )),
+            _ => Err(UnknownPayload(s.to_string())),
         }
     }
 }
@@ -322,7 +328,7 @@ mod tests {
         for payload in [InputPayload::OnOff, InputPayload::OpenClosed] {
             assert_eq!(payload.to_string().parse(), Ok(payload));
         }
-        let err = "yes_no".parse::<InputPayload>().unwrap_err();
+        let err = "yes_no".parse::<InputPayload>().unwrap_err().to_string();
         assert!(
             err.contains("\"yes_no\"") && err.contains("open_closed"),
             "{err}"

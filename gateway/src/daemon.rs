@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use crate::actuators::{Actuators, SwitchDiscovery};
 use crate::automation::Automation;
 use crate::config::Config;
+use crate::homeassistant::GatewayAnnouncer;
 use crate::sensors::Sensors;
 use crate::status;
 use crate::systemd::{Notifier, WatchdogTicks};
@@ -20,14 +21,17 @@ use broker::{Broker, BrokerHandle};
 pub struct Daemon {
     config: Config,
     broker: Broker,
+    /// The gateway's own device in Home Assistant, when discovery is on.
+    gateway_discovery: Option<GatewayAnnouncer>,
     actuators: Actuators,
     sensors: Sensors,
     automation: Automation,
 }
 
 impl Daemon {
-    /// Starts the broker, announces the gateway online, drives the actuators to their start
-    /// state, starts reading sensors, then starts the rules.
+    /// Starts the broker, announces the gateway online (and, with discovery, as a device to
+    /// Home Assistant), drives the actuators to their start state, starts reading sensors, then
+    /// starts the rules.
     pub async fn start(config: Config) -> anyhow::Result<Daemon> {
         let broker = Broker::start(config.broker.clone())
             .await
@@ -35,6 +39,16 @@ impl Daemon {
         status::announce(&broker.handle(), &config.gateway.name, status::ONLINE)
             .await
             .context("announcing the gateway online")?;
+        // Before the sensors and relays, whose devices name the gateway's as their `via_device`.
+        let gateway_discovery = if config.discovery.enabled {
+            let announcer =
+                GatewayAnnouncer::start(&config.discovery, &config.gateway.name, broker.handle())
+                    .await
+                    .context("announcing the gateway to Home Assistant")?;
+            Some(announcer)
+        } else {
+            None
+        };
         let switches = config.discovery.enabled.then(|| {
             SwitchDiscovery::new(
                 &config.discovery,
@@ -72,6 +86,7 @@ impl Daemon {
         Ok(Daemon {
             config,
             broker,
+            gateway_discovery,
             actuators,
             sensors,
             automation,
@@ -195,6 +210,9 @@ impl Daemon {
         self.automation.stop().await;
         self.sensors.stop().await;
         self.actuators.stop().await;
+        if let Some(d) = self.gateway_discovery {
+            d.stop().await;
+        }
         if let Err(e) = status::announce(
             &self.broker.handle(),
             &self.config.gateway.name,

@@ -83,8 +83,10 @@ pub const GATEWAY_NAME: &str = "test";
 /// The gateway's own retained availability topic: a `#` subscriber receives it too.
 pub const GATEWAY_STATUS_TOPIC: &str = "hearth/test/status";
 
+/// The gateway as a bare broker, for the broker's own tests: no devices and no Home Assistant
+/// discovery, so a `#` subscriber sees the test's topics and the gateway's status only.
 pub async fn start_broker(opts: BrokerOptions) -> TestBroker {
-    start_gateway(opts, "").await
+    start_gateway(opts, "\n[homeassistant]\ndiscovery = false\n").await
 }
 
 /// Starts the gateway with `extra` appended to its configuration (`[[sensor]]` entries...).

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::error::ErrorSink;
+use super::error::{excerpt, ErrorSink};
 use super::gateway::check_topic_level;
 use super::pin;
 use super::reader::TableReader;
@@ -51,13 +51,19 @@ pub(crate) fn read_all(
         }
         if let Some(name) = &name {
             names.insert(errs, &t, "name", name.clone(), |first| {
-                format!("\"{name}\" is already the name of {first}; rules name actuators, so names must be unique")
+                format!(
+                    "\"{}\" is already the name of {first}; rules name actuators, so names must be unique",
+                    excerpt(name)
+                )
             });
             read.names.push(name.clone());
         }
         if let Some(topic) = &topic {
             topics.insert(errs, &t, "topic", topic.clone(), |first| {
-                format!("\"{topic}\" is already used by {first}; two actuators would obey the same commands")
+                format!(
+                    "\"{}\" is already used by {first}; two actuators would obey the same commands",
+                    excerpt(topic)
+                )
             });
         }
         let active_low = t.boolean(errs, "active_low").unwrap_or(false);
@@ -107,7 +113,8 @@ fn read_topic(
             span,
             format!(
                 "\"{topic}\" is already the topic of sensor \"{}\"; give the actuator its own, like \"{topic}/Relay\"",
-                s.name
+                excerpt(&s.name),
+                topic = excerpt(topic),
             ),
         );
         return None;
@@ -127,7 +134,7 @@ fn check_pin_is_free(t: &TableReader, n: u8, sensors: &[SensorSettings], errs: &
             t.span_of("pin"),
             format!(
                 "GPIO {n} is already the input of sensor \"{}\"; an actuator needs a pin of its own",
-                s.name
+                excerpt(&s.name)
             ),
         );
     }
@@ -143,7 +150,10 @@ fn read_switch(t: &mut TableReader, errs: &mut ErrorSink, key: &'static str) -> 
             errs.report(
                 &t.key_path(key),
                 span,
-                format!("\"{text}\" is not a state; use \"on\" or \"off\""),
+                format!(
+                    "\"{}\" is not a state; use \"on\" or \"off\"",
+                    excerpt(text)
+                ),
             );
             None
         }

@@ -1,7 +1,21 @@
 //! Configuration errors: each names the key path and the line, so a user can find and fix it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
+
+/// How many characters of a value an error message quotes: enough to recognise it.
+const QUOTED_CHARS: usize = 40;
+
+/// What an error message quotes of a value from the file: all of it when it is short, else its
+/// first [`QUOTED_CHARS`] characters and "…", so a huge value cannot make a huge message.
+/// Every message that repeats a user's value (or key) quotes it through this.
+pub(crate) fn excerpt(value: &str) -> Cow<'_, str> {
+    match value.char_indices().nth(QUOTED_CHARS) {
+        None => Cow::Borrowed(value),
+        Some((cut, _)) => Cow::Owned(format!("{}…", &value[..cut])),
+    }
+}
 
 /// One problem found in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,5 +100,40 @@ impl<'s> ErrorSink<'s> {
             source_name: source_name.to_string(),
             errors: self.errors,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{excerpt, QUOTED_CHARS};
+
+    #[test]
+    fn a_short_value_is_quoted_whole() {
+        assert_eq!(excerpt("high"), "high");
+        assert_eq!(excerpt(""), "");
+        let exactly = "x".repeat(QUOTED_CHARS);
+        assert_eq!(excerpt(&exactly), exactly);
+    }
+
+    #[test]
+    fn a_long_value_is_cut_with_an_ellipsis() {
+        let long = "a".repeat(10_000);
+        let quoted = excerpt(&long);
+        assert_eq!(quoted, format!("{}…", "a".repeat(QUOTED_CHARS)));
+        assert_eq!(
+            excerpt(&"b".repeat(QUOTED_CHARS + 1)).chars().count(),
+            QUOTED_CHARS + 1
+        );
+    }
+
+    #[test]
+    fn multi_byte_characters_are_not_split() {
+        // 2-, 3- and 4-byte characters on both sides of the cut.
+        let long: String = "é€😀".repeat(QUOTED_CHARS);
+        let quoted = excerpt(&long);
+        let kept: String = long.chars().take(QUOTED_CHARS).collect();
+        assert_eq!(quoted, format!("{kept}…"));
+        let short = "é€😀".repeat(QUOTED_CHARS / 3);
+        assert_eq!(excerpt(&short), short);
     }
 }

@@ -1,6 +1,6 @@
 //! The `[gateway]` table: who this gateway is.
 
-use super::error::ErrorSink;
+use super::error::{excerpt, ErrorSink};
 use super::reader::TableReader;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,13 +37,15 @@ pub(super) fn check_topic_level(name: &str) -> Result<(), String> {
     }
     if let Some(c) = name.chars().find(|c| matches!(c, '/' | '+' | '#' | '\0')) {
         return Err(format!(
-            "\"{name}\" contains '{}', which cannot appear in one topic level; use letters, digits, '-' or '_'",
+            "\"{}\" contains '{}', which cannot appear in one topic level; use letters, digits, '-' or '_'",
+            excerpt(name),
             c.escape_default()
         ));
     }
     if name.starts_with('$') {
         return Err(format!(
-            "\"{name}\" starts with '$', which wildcard subscribers would not see"
+            "\"{}\" starts with '$', which wildcard subscribers would not see",
+            excerpt(name)
         ));
     }
     Ok(())

@@ -22,7 +22,7 @@ pub use rule::RuleOptions;
 use crate::actuators::settings::ActuatorSettings;
 use crate::sensors::settings::SensorSettings;
 use ::broker::BrokerSettings;
-use error::ErrorSink;
+use error::{excerpt, ErrorSink};
 use reader::TableReader;
 use rules::spec::RuleSpec;
 
@@ -124,7 +124,11 @@ fn read_discovery(table: Option<TableReader>, errs: &mut ErrorSink) -> Discovery
     if let Some((prefix, span)) = t.string(errs, "prefix") {
         match ::broker::topic::validate_topic_name(prefix) {
             Ok(()) => d.prefix = prefix.to_string(),
-            Err(e) => errs.report(&t.key_path("prefix"), span, format!("\"{prefix}\": {e}")),
+            Err(e) => errs.report(
+                &t.key_path("prefix"),
+                span,
+                format!("\"{}\": {e}", excerpt(prefix)),
+            ),
         }
     }
     t.finish(errs);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::error::ErrorSink;
+use super::error::{excerpt, ErrorSink};
 
 pub(crate) struct TableReader<'t, 'i> {
     table: &'t DeTable<'i>,
@@ -160,9 +160,10 @@ impl<'t, 'i> TableReader<'t, 'i> {
                     &self.key_path(key),
                     v.span(),
                     format!(
-                        "must be between {} and {}, got {i}",
+                        "must be between {} and {}, got {}",
                         range.start(),
-                        range.end()
+                        range.end(),
+                        excerpt(&i.to_string())
                     ),
                 );
                 None
@@ -180,7 +181,8 @@ impl<'t, 'i> TableReader<'t, 'i> {
                     &self.key_path(key),
                     span,
                     format!(
-                        "\"{text}\" is not a duration; write it like \"10s\", \"2m\" or \"1h\""
+                        "\"{}\" is not a duration; write it like \"10s\", \"2m\" or \"1h\"",
+                        excerpt(text)
                     ),
                 );
                 None
@@ -203,7 +205,10 @@ impl<'t, 'i> TableReader<'t, 'i> {
                 errs.report(
                     &self.key_path(key),
                     span,
-                    format!("\"{text}\" is not {what}; write it like \"{example}\""),
+                    format!(
+                        "\"{}\" is not {what}; write it like \"{example}\"",
+                        excerpt(text)
+                    ),
                 );
                 None
             }
@@ -359,8 +364,9 @@ impl<'t, 'i> TableReader<'t, 'i> {
                 } else {
                     key.span()
                 };
+                let name = excerpt(name);
                 errs.report(
-                    &self.key_path(name),
+                    &self.key_path(&name),
                     span,
                     format!("unknown key `{name}`; {expected}"),
                 );

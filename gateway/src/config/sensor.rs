@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use drivers::gpio_input::UnknownPayload;
 use drivers::{InputPayload, Quantity};
 use toml::de::DeValue;
 
-use super::error::ErrorSink;
+use super::error::{excerpt, ErrorSink};
 use super::pin;
 use super::reader::TableReader;
 use super::unique::Unique;
@@ -41,13 +42,17 @@ pub(crate) fn read_all(tables: Vec<TableReader>, errs: &mut ErrorSink) -> Vec<Se
         // Checked even when the entry has other errors, so one run reports them all.
         if let Some(name) = identity.name {
             names.insert(errs, &t, "name", name.clone(), |first| {
-                format!("\"{name}\" is already the name of {first}; names must be unique")
+                format!(
+                    "\"{}\" is already the name of {first}; names must be unique",
+                    excerpt(&name)
+                )
             });
         }
         if let Some(topic) = identity.topic {
             topics.insert(errs, &t, "topic", topic.clone(), |first| {
                 format!(
-                    "\"{topic}\" is already used by {first}; two sensors would overwrite each other's readings"
+                    "\"{}\" is already used by {first}; two sensors would overwrite each other's readings",
+                    excerpt(&topic)
                 )
             });
         }
@@ -152,7 +157,9 @@ fn read_device(t: &mut TableReader, errs: &mut ErrorSink) -> Option<Device> {
             let id = match drivers::ds18b20::parse_id(&id) {
                 Ok(id) => id,
                 Err(e) => {
-                    errs.report(&t.key_path("id"), span, e.to_string());
+                    // The driver's message, quoting a short prefix of the id.
+                    let quoted = drivers::ds18b20::InvalidProbeId(excerpt(&e.0).into_owned());
+                    errs.report(&t.key_path("id"), span, quoted.to_string());
                     return None;
                 }
             };
@@ -163,7 +170,10 @@ fn read_device(t: &mut TableReader, errs: &mut ErrorSink) -> Option<Device> {
             errs.report(
                 &t.key_path("driver"),
                 span,
-                format!("unknown driver \"{other}\"; use one of: {DRIVERS}"),
+                format!(
+                    "unknown driver \"{}\"; use one of: {DRIVERS}",
+                    excerpt(other)
+                ),
             );
             t.accept(&DRIVER_KEYS);
             None
@@ -187,7 +197,7 @@ fn read_i2c_bus(t: &mut TableReader, errs: &mut ErrorSink) -> Option<I2cBus> {
                 errs.report(
                     &t.key_path("bus"),
                     v.span(),
-                    format!("{i} is not an I2C bus number"),
+                    format!("{} is not an I2C bus number", excerpt(&i.to_string())),
                 );
                 None
             }
@@ -218,7 +228,10 @@ fn read_gpio_input(t: &mut TableReader, errs: &mut ErrorSink) -> Option<GpioInpu
             errs.report(
                 &t.key_path("pull"),
                 span,
-                format!("\"{other}\" is not a pull; use \"up\", \"down\" or \"none\""),
+                format!(
+                    "\"{}\" is not a pull; use \"up\", \"down\" or \"none\"",
+                    excerpt(other)
+                ),
             );
             Pull::None
         }
@@ -229,8 +242,9 @@ fn read_gpio_input(t: &mut TableReader, errs: &mut ErrorSink) -> Option<GpioInpu
         .unwrap_or(Duration::from_millis(50));
     let payload = match t.string(errs, "payload") {
         None => InputPayload::default(),
-        Some((text, span)) => text.parse().unwrap_or_else(|why: String| {
-            errs.report(&t.key_path("payload"), span, why);
+        Some((text, span)) => text.parse().unwrap_or_else(|e: UnknownPayload| {
+            let quoted = UnknownPayload(excerpt(&e.0).into_owned());
+            errs.report(&t.key_path("payload"), span, quoted.to_string());
             InputPayload::default()
         }),
     };
@@ -257,7 +271,10 @@ fn read_publish(t: &mut TableReader, errs: &mut ErrorSink) -> PublishSettings {
         Some((other, span)) => errs.report(
             &t.key_path("format"),
             span,
-            format!("\"{other}\" is not a format; use \"plain\" (the number) or \"json\""),
+            format!(
+                "\"{}\" is not a format; use \"plain\" (the number) or \"json\"",
+                excerpt(other)
+            ),
         ),
     }
     p.decimals = t.integer::<u32>(errs, "decimals", 0..=6);
@@ -312,7 +329,10 @@ fn read_sim(t: &mut TableReader, errs: &mut ErrorSink) -> SimSettings {
         Some((other, span)) => errs.report(
             &s.key_path("chip"),
             span,
-            format!("\"{other}\" is not a simulated chip; use \"bme280\" or \"bmp280\""),
+            format!(
+                "\"{}\" is not a simulated chip; use \"bme280\" or \"bmp280\"",
+                excerpt(other)
+            ),
         ),
     }
     s.finish(errs);
@@ -329,7 +349,8 @@ fn check_name(name: &str) -> Result<(), String> {
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
         return Err(format!(
-            "\"{name}\" may only contain letters, digits, '-' and '_' (it becomes an id in Home Assistant)"
+            "\"{}\" may only contain letters, digits, '-' and '_' (it becomes an id in Home Assistant)",
+            excerpt(name)
         ));
     }
     Ok(())
@@ -337,17 +358,18 @@ fn check_name(name: &str) -> Result<(), String> {
 
 /// A base topic the entry publishes under (`<topic>/temperature`, `<topic>/state`).
 pub(super) fn check_base_topic(topic: &str) -> Result<(), String> {
+    let quoted = excerpt(topic);
     if let Err(e) = ::broker::topic::validate_topic_name(topic) {
-        return Err(format!("\"{topic}\": {e}"));
+        return Err(format!("\"{quoted}\": {e}"));
     }
     if topic.starts_with('$') {
         return Err(format!(
-            "\"{topic}\" starts with '$', which wildcard subscribers never see"
+            "\"{quoted}\" starts with '$', which wildcard subscribers never see"
         ));
     }
     if topic.ends_with('/') {
         return Err(format!(
-            "\"{topic}\" ends with '/'; write the base topic without it, like \"Kitchen/Fridge\""
+            "\"{quoted}\" ends with '/'; write the base topic without it, like \"Kitchen/Fridge\""
         ));
     }
     Ok(())

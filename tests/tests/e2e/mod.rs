@@ -1,6 +1,7 @@
 mod actuators;
 mod connect;
 mod gateway;
+mod homeassistant;
 mod malformed;
 mod mosquitto_clients;
 mod qos;

@@ -372,7 +372,7 @@ async fn a_sensor_removed_from_the_config_loses_its_entity() {
     let keep = "\n[[sensor]]\nname = \"keep\"\ndriver = \"ds18b20\"\nw1 = \"sim\"\nid = \"28-0000000000a1\"\ntopic = \"A\"\ninterval = \"100ms\"\n";
     let drop = "\n[[sensor]]\nname = \"drop\"\ndriver = \"ds18b20\"\nw1 = \"sim\"\nid = \"28-0000000000a2\"\ntopic = \"B\"\ninterval = \"100ms\"\n";
     let mut first = start_gateway_in(&state, &format!("{keep}{drop}")).await;
-    let mut c = phone(&first, "homeassistant/#").await;
+    let mut c = phone(&first, "homeassistant/sensor/#").await;
     let announced = c.collect(2, WAIT).await;
     assert_eq!(announced.len(), 2, "{announced:?}");
     first.stop().await;

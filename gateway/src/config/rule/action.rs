@@ -3,12 +3,12 @@
 use std::ops::Range;
 
 use rules::spec::ActionSpec;
-use rules::template::Template;
+use rules::template::{Template, TemplateError};
 use rules::topic::validate_topic_name;
 use toml::de::DeValue;
 
 use super::condition::{wildcards, Captures};
-use crate::config::error::ErrorSink;
+use crate::config::error::{excerpt, ErrorSink};
 use crate::config::reader::TableReader;
 
 /// What the templates of a rule's actions may refer to.
@@ -79,7 +79,7 @@ fn read_publish(a: &mut TableReader, errs: &mut ErrorSink, scope: &Scope) -> Opt
             errs.report(
                 &a.key_path("publish"),
                 a.span_of("publish"),
-                format!("\"{literal}\" cannot be published to: {e}"),
+                format!("\"{}\" cannot be published to: {e}", excerpt(literal)),
             );
         }
         checked.is_ok()
@@ -152,7 +152,10 @@ fn read_command(a: &mut TableReader, errs: &mut ErrorSink, scope: &Scope) -> Opt
         errs.report(
             &a.key_path("set"),
             span,
-            format!("\"{literal}\" is not a command; use \"ON\", \"OFF\" or \"TOGGLE\""),
+            format!(
+                "\"{}\" is not a command; use \"ON\", \"OFF\" or \"TOGGLE\"",
+                excerpt(literal)
+            ),
         );
         return None;
     }
@@ -160,12 +163,14 @@ fn read_command(a: &mut TableReader, errs: &mut ErrorSink, scope: &Scope) -> Opt
 }
 
 fn unknown_actuator(name: &str, actuators: &[String]) -> String {
+    let quoted = excerpt(name);
     if actuators.is_empty() {
-        return format!("no actuator named \"{name}\"; there are no [[actuator]] entries: add one with name = \"{name}\"");
+        return format!("no actuator named \"{quoted}\"; there are no [[actuator]] entries: add one with name = \"{quoted}\"");
     }
+    let names: Vec<_> = actuators.iter().map(|a| excerpt(a)).collect();
     let mut message = format!(
-        "no actuator named \"{name}\"; actuators are: {}",
-        actuators.join(", ")
+        "no actuator named \"{quoted}\"; actuators are: {}",
+        names.join(", ")
     );
     let closest = actuators
         .iter()
@@ -173,7 +178,7 @@ fn unknown_actuator(name: &str, actuators: &[String]) -> String {
         .min_by_key(|(d, _)| *d);
     if let Some((d, a)) = closest {
         if d <= 3 || a.contains(name) {
-            message.push_str(&format!(" (did you mean \"{a}\"?)"));
+            message.push_str(&format!(" (did you mean \"{}\"?)", excerpt(a)));
         }
     }
     message
@@ -202,7 +207,18 @@ fn parse(
     let template = match Template::parse(text) {
         Ok(t) => t,
         Err(e) => {
-            errs.report(&a.key_path(key), span, format!("\"{text}\": {e}"));
+            // The template's message, quoting a short prefix of the placeholder.
+            let e = match e {
+                TemplateError::UnknownPlaceholder(name) => {
+                    TemplateError::UnknownPlaceholder(excerpt(&name).into_owned())
+                }
+                other => other,
+            };
+            errs.report(
+                &a.key_path(key),
+                span,
+                format!("\"{}\": {e}", excerpt(text)),
+            );
             return None;
         }
     };
@@ -214,7 +230,7 @@ fn parse(
                 span,
                 format!(
                     "capture {{{used}}} but \"{}\" has {}; captures {{1}}, {{2}}, ... are the filter's `+` and `#` in order",
-                    c.filter,
+                    excerpt(&c.filter),
                     wildcards(c.count)
                 ),
             );

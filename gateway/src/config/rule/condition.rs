@@ -4,7 +4,7 @@
 use rules::spec::{Condition, ConditionSpec, Test};
 use rules::topic::{validate_filter, wildcard_count};
 
-use crate::config::error::ErrorSink;
+use crate::config::error::{excerpt, ErrorSink};
 use crate::config::reader::TableReader;
 
 /// The wildcards a rule's templates may refer to as `{1}`, `{2}`, ...: how many, and the
@@ -105,9 +105,10 @@ fn check_same_captures(
             &item.key_path("when"),
             item.span_of("when"),
             format!(
-                "\"{filter}\" has {} but \"{}\" has {}; the conditions in `{form}` are joined by their captures, so each filter with wildcards needs the same number",
+                "\"{}\" has {} but \"{}\" has {}; the conditions in `{form}` are joined by their captures, so each filter with wildcards needs the same number",
+                excerpt(filter),
                 wildcards(count),
-                first.filter,
+                excerpt(&first.filter),
                 wildcards(first.count)
             ),
         ),
@@ -156,7 +157,7 @@ fn read_filter(t: &mut TableReader, errs: &mut ErrorSink) -> Option<String> {
             errs.report(
                 &t.key_path("when"),
                 span,
-                format!("\"{filter}\" is not a valid topic filter: {e}"),
+                format!("\"{}\" is not a valid topic filter: {e}", excerpt(filter)),
             );
             None
         }
@@ -229,7 +230,11 @@ fn read_threshold(t: &mut TableReader, errs: &mut ErrorSink) -> Option<Test> {
             errs.report(
                 &t.key_path("above"),
                 t.span_of("above"),
-                format!("above ({a}) is below below ({b}): the rule turns on above `above` and off below `below`; swap them, or for a heater swap on_enter and on_leave"),
+                format!(
+                    "above ({}) is below below ({}): the rule turns on above `above` and off below `below`; swap them, or for a heater swap on_enter and on_leave",
+                    excerpt(&a.to_string()),
+                    excerpt(&b.to_string())
+                ),
             );
             return None;
         }

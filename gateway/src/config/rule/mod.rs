@@ -6,7 +6,7 @@ mod condition;
 
 use rules::spec::RuleSpec;
 
-use super::error::ErrorSink;
+use super::error::{excerpt, ErrorSink};
 use super::gateway::check_topic_level;
 use super::reader::TableReader;
 use super::unique::Unique;
@@ -48,7 +48,10 @@ pub(crate) fn read_all(
         let name = read_name(&mut t, errs);
         if let Some(name) = &name {
             names.insert(errs, &t, "name", name.clone(), |first| {
-                format!("\"{name}\" is already the name of {first}; rule names must be unique")
+                format!(
+                    "\"{}\" is already the name of {first}; rule names must be unique",
+                    excerpt(name)
+                )
             });
         }
         let (condition, captures) = condition::read(&mut t, errs);

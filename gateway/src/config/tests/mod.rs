@@ -42,6 +42,41 @@ fn every_error_is_reported_with_path_and_line() {
     assert!(errs[2].message.contains("\"10s\""));
 }
 
+/// A pasted blob in a value (or a key) comes back as a short prefix, not a 10 kB error line.
+#[test]
+fn errors_quote_only_a_short_prefix_of_a_huge_value() {
+    let huge = "é".repeat(10_000);
+    let text = format!(
+        "[[sensor]]\nname = \"fridge\"\ndriver = \"{huge}\"\ntopic = \"Kitchen/Fridge\"\n\n\
+         [broker]\nlisten = \"{huge}\"\n\"{huge}\" = 1\n"
+    );
+    let report = match Config::parse(&text, "test.toml") {
+        Ok(c) => panic!("expected errors, got {c:?}"),
+        Err(e) => e,
+    };
+    let prefix: String = huge.chars().take(40).collect();
+    let found: Vec<(&str, usize)> = report
+        .errors
+        .iter()
+        .map(|e| (e.path.as_str(), e.line))
+        .collect();
+    let unknown = format!("broker.{prefix}…");
+    assert_eq!(
+        found,
+        [
+            ("sensor[0].driver", 3),
+            ("broker.listen", 7),
+            (unknown.as_str(), 8)
+        ]
+    );
+    for e in &report.errors {
+        let line = e.to_string();
+        assert!(line.contains(&format!("{prefix}…")), "{line}");
+        assert!(line.chars().count() < 300, "{line}");
+    }
+    assert!(report.to_string().len() < 1000, "{report}");
+}
+
 #[test]
 fn wrong_types_name_what_was_expected() {
     let errs = errors_of("[broker]\nmax_inflight = \"many\"\nsys_interval = 5\n");
