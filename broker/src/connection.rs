@@ -52,7 +52,7 @@ pub(crate) async fn serve(
         Ok(Ok(Some(other))) => {
             info!(
                 "closed connection from {peer}: first packet was {} instead of CONNECT",
-                packet_name(&other)
+                other.packet_type()
             );
             return;
         }
@@ -145,7 +145,7 @@ async fn read_loop(
             Packet::Connack(_) | Packet::Suback(_) | Packet::Unsuback(_) | Packet::Pingresp => {
                 return CloseReason::ProtocolError(format!(
                     "{} is only sent by servers",
-                    packet_name(&packet)
+                    packet.packet_type()
                 ))
             }
             packet => {
@@ -310,24 +310,5 @@ impl Batch {
             }
             Outgoing::Close => self.close = true,
         }
-    }
-}
-
-fn packet_name(p: &Packet) -> &'static str {
-    match p {
-        Packet::Connect(_) => "CONNECT",
-        Packet::Connack(_) => "CONNACK",
-        Packet::Publish(_) => "PUBLISH",
-        Packet::Puback(_) => "PUBACK",
-        Packet::Pubrec(_) => "PUBREC",
-        Packet::Pubrel(_) => "PUBREL",
-        Packet::Pubcomp(_) => "PUBCOMP",
-        Packet::Subscribe(_) => "SUBSCRIBE",
-        Packet::Suback(_) => "SUBACK",
-        Packet::Unsubscribe(_) => "UNSUBSCRIBE",
-        Packet::Unsuback(_) => "UNSUBACK",
-        Packet::Pingreq => "PINGREQ",
-        Packet::Pingresp => "PINGRESP",
-        Packet::Disconnect => "DISCONNECT",
     }
 }
