@@ -52,26 +52,27 @@ pub(crate) async fn serve(
         Ok(Ok(Some(other))) => {
             info!(
                 "closed connection from {peer}: first packet was {} instead of CONNECT",
-                packet_name(&other)
+                other.packet_type()
             );
             return;
         }
         Ok(Ok(None)) => return,
-        Ok(Err(DecodeErrorOr::Decode(DecodeError::UnsupportedProtocolLevel(level)))) => {
-            // MQTT-3.1.2-2: answer 0x01, then close.
-            info!("refused connection from {peer}: unsupported MQTT protocol level {level}");
-            let mut out = BytesMut::new();
-            Packet::Connack(Connack {
-                session_present: false,
-                code: ConnectReturnCode::UnacceptableProtocolVersion,
-            })
-            .encode(&mut out);
-            let _ = writer.write_all(&out).await;
-            let _ = writer.shutdown().await;
-            return;
-        }
         Ok(Err(e)) => {
-            info!("closed connection from {peer} before CONNECT: {e}");
+            // The codec says which violations are answered with a CONNACK before the close
+            // (MQTT-3.1.2-2); all others close silently (MQTT-4.8.0-1).
+            if let Some(code) = e.connack_code() {
+                info!("refused connection from {peer} with CONNACK {code:?}: {e}");
+                let mut out = BytesMut::new();
+                Packet::Connack(Connack {
+                    session_present: false,
+                    code,
+                })
+                .encode(&mut out);
+                let _ = writer.write_all(&out).await;
+                let _ = writer.shutdown().await;
+            } else {
+                info!("closed connection from {peer} before CONNECT: {e}");
+            }
             return;
         }
         Err(_) => {
@@ -144,7 +145,7 @@ async fn read_loop(
             Packet::Connack(_) | Packet::Suback(_) | Packet::Unsuback(_) | Packet::Pingresp => {
                 return CloseReason::ProtocolError(format!(
                     "{} is only sent by servers",
-                    packet_name(&packet)
+                    packet.packet_type()
                 ))
             }
             packet => {
@@ -201,6 +202,16 @@ async fn read_packet(
 enum DecodeErrorOr {
     Decode(DecodeError),
     Io(String),
+}
+
+impl DecodeErrorOr {
+    /// See [`DecodeError::connack_code`]; a socket error is never answered.
+    fn connack_code(&self) -> Option<ConnectReturnCode> {
+        match self {
+            DecodeErrorOr::Decode(e) => e.connack_code(),
+            DecodeErrorOr::Io(_) => None,
+        }
+    }
 }
 
 impl From<DecodeError> for DecodeErrorOr {
@@ -299,24 +310,5 @@ impl Batch {
             }
             Outgoing::Close => self.close = true,
         }
-    }
-}
-
-fn packet_name(p: &Packet) -> &'static str {
-    match p {
-        Packet::Connect(_) => "CONNECT",
-        Packet::Connack(_) => "CONNACK",
-        Packet::Publish(_) => "PUBLISH",
-        Packet::Puback(_) => "PUBACK",
-        Packet::Pubrec(_) => "PUBREC",
-        Packet::Pubrel(_) => "PUBREL",
-        Packet::Pubcomp(_) => "PUBCOMP",
-        Packet::Subscribe(_) => "SUBSCRIBE",
-        Packet::Suback(_) => "SUBACK",
-        Packet::Unsubscribe(_) => "UNSUBSCRIBE",
-        Packet::Unsuback(_) => "UNSUBACK",
-        Packet::Pingreq => "PINGREQ",
-        Packet::Pingresp => "PINGRESP",
-        Packet::Disconnect => "DISCONNECT",
     }
 }

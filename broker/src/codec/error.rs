@@ -101,9 +101,9 @@ pub enum DecodeError {
     // SUBSCRIBE / SUBACK / UNSUBSCRIBE.
     #[error("SUBSCRIBE contains no topic filters (MQTT-3.8.3-3)")]
     EmptySubscribe,
-    #[error("SUBSCRIBE requested QoS byte {0:#04x} has reserved bits set (MQTT-3-8.3-4)")]
+    #[error("SUBSCRIBE requested QoS byte {0:#04x} has reserved bits set (MQTT-3.8.3-4)")]
     SubscribeReservedBits(u8),
-    #[error("SUBSCRIBE requested QoS is 3 (MQTT-3-8.3-4)")]
+    #[error("SUBSCRIBE requested QoS is 3 (MQTT-3.8.3-4)")]
     InvalidRequestedQos,
     #[error("SUBACK contains no return codes (MQTT-3.8.4-5)")]
     EmptySuback,

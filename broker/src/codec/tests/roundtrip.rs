@@ -16,6 +16,19 @@ fn every_packet_type_is_covered() {
     assert_eq!(seen.len(), 14);
 }
 
+/// `Packet::packet_type` is the type on the wire, and its Display is the name
+/// the specification gives it (log lines about packets use it).
+#[test]
+fn every_sample_is_named_by_its_wire_type() {
+    for packet in samples() {
+        let first = encode(&packet)[0];
+        let wire = PacketType::from_u8(first >> 4).unwrap();
+        assert_eq!(packet.packet_type(), wire, "{packet:?}");
+        let expected = format!("{:?}", wire).to_uppercase();
+        assert_eq!(wire.to_string(), expected);
+    }
+}
+
 #[test]
 fn encode_publish_matches_packet_encode() {
     for packet in samples() {
