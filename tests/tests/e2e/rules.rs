@@ -66,11 +66,23 @@ async fn esp_node(b: &TestBroker, id: &str) -> MqttClient {
     c
 }
 
+/// Messages until `count` arrived or none came for `quiet`.
+async fn collect_quiet(c: &mut MqttClient, count: usize, quiet: Duration) -> Vec<Publish> {
+    let mut got = Vec::new();
+    while got.len() < count {
+        match tokio::time::timeout(quiet, c.next()).await {
+            Ok(p) => got.push(p),
+            Err(_) => break,
+        }
+    }
+    got
+}
+
 /// The next message on `topic` (others are skipped), within `within`.
 async fn next_on(c: &mut MqttClient, topic: &str, within: Duration) -> Option<Publish> {
     let deadline = Instant::now() + within;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match c.collect(1, left).await.into_iter().next() {
+        match collect_quiet(c, 1, left).await.into_iter().next() {
             Some(p) if p.topic == topic => return Some(p),
             Some(_) => {}
             None => return None,
@@ -110,7 +122,7 @@ async fn high_co2_switches_that_rooms_purifier_and_not_the_other() {
     let mut phone = client(&b, "phone", Some("+/Purifier/state")).await;
     // Both relays start off, retained, so the phone sees them at once.
     let start: Vec<(String, String)> = phone
-        .collect(2, WAIT)
+        .collect(2)
         .await
         .iter()
         .map(|p| (p.topic.clone(), text(p)))
@@ -125,14 +137,14 @@ async fn high_co2_switches_that_rooms_purifier_and_not_the_other() {
 
     expect_on(&mut phone, "Kitchen/Purifier/state", "ON").await;
     assert!(
-        phone.collect(1, QUIET).await.is_empty(),
+        collect_quiet(&mut phone, 1, QUIET).await.is_empty(),
         "the living room's purifier stays off"
     );
 
     // Inside the hysteresis band nothing changes; below 800 the kitchen's purifier goes off.
     co2(&kitchen, "Kitchen", "900", true).await;
     assert!(
-        phone.collect(1, QUIET).await.is_empty(),
+        collect_quiet(&mut phone, 1, QUIET).await.is_empty(),
         "900 is in the band"
     );
     co2(&kitchen, "Kitchen", "760", true).await;
@@ -140,7 +152,7 @@ async fn high_co2_switches_that_rooms_purifier_and_not_the_other() {
 
     let mut later = client(&b, "phone-later", Some("+/Purifier/state")).await;
     let states: Vec<String> = later
-        .collect(2, WAIT)
+        .collect(2)
         .await
         .iter()
         .map(|p| format!("{}={}", p.topic, text(p)))
@@ -161,8 +173,7 @@ async fn a_reading_that_drops_before_for_elapses_switches_nothing() {
     co2(&kitchen, "Kitchen", "700", false).await;
     // Listen past the 2 s: a `for` that was not cancelled would have fired by then.
     assert!(
-        phone
-            .collect(1, Duration::from_millis(2_500))
+        collect_quiet(&mut phone, 1, Duration::from_millis(2_500))
             .await
             .is_empty(),
         "the condition stopped holding before 2s: the `for` was cancelled"
@@ -268,7 +279,7 @@ async fn reload_keeps_a_pending_for_of_an_unchanged_rule() {
     let kitchen = esp_node(&b, "esp-kitchen").await;
     co2(&kitchen, "Kitchen", "1250", false).await;
     // Let the reading reach the rule (its `for` is now pending), then reload with a new rule.
-    assert!(phone.collect(1, QUIET).await.is_empty());
+    assert!(collect_quiet(&mut phone, 1, QUIET).await.is_empty());
     let extra_rule = r#"
 [[rule]]
 name = "door"
@@ -322,7 +333,7 @@ on_leave = { publish = "loop/x", payload = "a" }
     watcher
         .publish("loop/x", QoS::AtLeastOnce, false, "a")
         .await;
-    let seen = watcher.collect(10_000, QUIET).await;
+    let seen = collect_quiet(&mut watcher, 10_000, QUIET).await;
     assert!(
         seen.len() > 10 && seen.len() < 100,
         "the loop ran {} times before it was held back",
