@@ -3,6 +3,7 @@
 //! the DS18B20 is read through the Linux 1-wire files, which its simulation writes.
 
 pub mod bme280;
+pub mod clock;
 pub mod ds18b20;
 pub mod gpio_input;
 pub mod measurement;
@@ -10,6 +11,7 @@ pub mod scd4x;
 pub mod sensor;
 pub mod sim;
 
+pub use clock::{Clock, SystemClock};
 pub use ds18b20::Ds18b20;
 pub use gpio_input::{Debouncer, GpioInput, InputPayload};
 pub use measurement::{Measurement, Quantity};

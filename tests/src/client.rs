@@ -1,14 +1,17 @@
 //! A real client library (rumqttc) driven from a background task, for tests
 //! that want ordinary client behaviour rather than hand-made bytes.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, SubscribeReasonCode};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 
+use crate::broker::TestBroker;
+use crate::marker::Marker;
 use crate::WAIT;
 
 /// Options for `client_id` at `addr`: clean session, 30 s keepalive and
@@ -20,11 +23,28 @@ pub fn mqtt_options(addr: SocketAddr, client_id: &str) -> MqttOptions {
     opts
 }
 
+/// A client `id` of the gateway `b`, subscribed at QoS 1 to `filter` if one is given.
+pub async fn client(b: &TestBroker, id: &str, filter: Option<&str>) -> MqttClient {
+    let (mut c, _) = MqttClient::connect(mqtt_options(b.addr(), id)).await;
+    if let Some(filter) = filter {
+        c.subscribe(filter, QoS::AtLeastOnce).await;
+    }
+    c
+}
+
+/// A payload as text, for assertions and messages.
+pub fn text(p: &Publish) -> &str {
+    std::str::from_utf8(&p.payload).unwrap_or("<not UTF-8>")
+}
+
 /// A connected client; its event loop stops (without reconnecting) on the
 /// first connection error and is aborted on drop.
 pub struct MqttClient {
     pub client: AsyncClient,
     incoming: mpsc::UnboundedReceiver<Packet>,
+    /// Packets read while waiting for something else, handed out first.
+    backlog: VecDeque<Packet>,
+    marker: Marker,
     task: JoinHandle<()>,
 }
 
@@ -53,6 +73,8 @@ impl MqttClient {
         let mut this = Self {
             client,
             incoming,
+            backlog: VecDeque::new(),
+            marker: Marker::new(),
             task,
         };
         let ack = this
@@ -69,15 +91,42 @@ impl MqttClient {
         (this, ack.session_present)
     }
 
-    /// Waits (bounded) for a packet matching `want`, discarding others.
+    /// The next packet, waiting until `deadline`; `None` at the deadline. Panics if the
+    /// connection ends.
+    async fn read(&mut self, deadline: Instant, what: &str) -> Option<Packet> {
+        if let Some(p) = self.backlog.pop_front() {
+            return Some(p);
+        }
+        match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
+            Ok(Some(p)) => Some(p),
+            Ok(None) => panic!("connection ended while waiting for {what}"),
+            Err(_) => None,
+        }
+    }
+
+    /// Waits (bounded) for a packet matching `want`, keeping the others for later reads.
     async fn expect(&mut self, want: impl Fn(&Packet) -> bool, what: &str) -> Packet {
         let deadline = Instant::now() + WAIT;
+        let mut skipped = Vec::new();
         loop {
-            match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
-                Ok(Some(p)) if want(&p) => return p,
-                Ok(Some(_)) => {}
-                Ok(None) => panic!("connection ended while waiting for {what}"),
-                Err(_) => panic!("no {what} within WAIT"),
+            match self.read(deadline, what).await {
+                Some(p) if want(&p) => {
+                    for p in skipped.into_iter().rev() {
+                        self.backlog.push_front(p);
+                    }
+                    return p;
+                }
+                Some(p) => skipped.push(p),
+                None => panic!("no {what} within {WAIT:?} (got {skipped:?})"),
+            }
+        }
+    }
+
+    /// The next PUBLISH before `deadline`, or `None`. Other packets are skipped.
+    async fn next_publish(&mut self, deadline: Instant, what: &str) -> Option<Publish> {
+        loop {
+            if let Packet::Publish(p) = self.read(deadline, what).await? {
+                return Some(p);
             }
         }
     }
@@ -104,19 +153,109 @@ impl MqttClient {
             .expect("queue PUBLISH");
     }
 
-    /// Collects messages until `count` arrived or none came for `quiet`.
-    pub async fn collect(&mut self, count: usize, quiet: Duration) -> Vec<Publish> {
-        let limit = Instant::now() + Duration::from_secs(30);
+    /// The next message; panics if none arrives within `WAIT`.
+    pub async fn next(&mut self) -> Publish {
+        match self.next_publish(Instant::now() + WAIT, "a message").await {
+            Some(p) => p,
+            None => panic!("nothing arrived within {WAIT:?}"),
+        }
+    }
+
+    /// The next message on `topic`, skipping messages on other topics; panics if none arrives
+    /// within `WAIT`.
+    pub async fn next_on(&mut self, topic: &str) -> Publish {
+        let deadline = Instant::now() + WAIT;
+        let mut skipped = Vec::new();
+        loop {
+            match self.read(deadline, topic).await {
+                Some(Packet::Publish(p)) if p.topic == topic => return p,
+                Some(Packet::Publish(p)) => skipped.push(p.topic),
+                Some(_) => {}
+                None => panic!("nothing on {topic} within {WAIT:?} (other topics: {skipped:?})"),
+            }
+        }
+    }
+
+    /// The next message on `topic`, which must carry `payload`.
+    pub async fn expect_on(&mut self, topic: &str, payload: &str) -> Publish {
+        let p = self.next_on(topic).await;
+        assert_eq!(text(&p), payload, "payload on {topic}");
+        p
+    }
+
+    /// Collects `count` messages, waiting at most `WAIT` for each; fewer if one does not come.
+    pub async fn collect(&mut self, count: usize) -> Vec<Publish> {
         let mut got = Vec::new();
-        while got.len() < count && Instant::now() < limit {
-            match timeout(quiet, self.incoming.recv()).await {
-                Ok(Some(Packet::Publish(p))) => got.push(p),
-                Ok(Some(_)) => {}
-                Ok(None) | Err(_) => break,
+        while got.len() < count {
+            match self.next_publish(Instant::now() + WAIT, "messages").await {
+                Some(p) => got.push(p),
+                None => break,
             }
         }
         got
     }
+
+    /// Every message before the next one on `topic` with `payload` (which is read and not
+    /// returned); panics if that one does not arrive within `WAIT`.
+    pub async fn collect_before(&mut self, topic: &str, payload: &str) -> Vec<Publish> {
+        let deadline = Instant::now() + WAIT;
+        let mut got = Vec::new();
+        loop {
+            match self.next_publish(deadline, topic).await {
+                Some(p) if p.topic == topic && text(&p) == payload => return got,
+                Some(p) => got.push(p),
+                None => panic!(
+                    "no {payload:?} on {topic} within {WAIT:?}; before it: {:?}",
+                    topics_and_payloads(&got)
+                ),
+            }
+        }
+    }
+
+    /// Asserts the next message is the one on `topic` with `payload`: what was sent to this
+    /// client before it has arrived by then, so nothing else was.
+    pub async fn expect_nothing_before(&mut self, topic: &str, payload: &str) {
+        let before = self.collect_before(topic, payload).await;
+        assert!(
+            before.is_empty(),
+            "expected nothing before {payload:?} on {topic}, got {:?}",
+            topics_and_payloads(&before)
+        );
+    }
+
+    /// Every message the broker sent this client before a marker this client publishes now
+    /// to a topic only it subscribes to (a `$` topic, which no `#` or `+` filter matches).
+    ///
+    /// The broker handles this connection's packets in order and delivers to a client in the
+    /// order it routes, QoS 1 and 2 through one queue; the marker goes at QoS 1, behind any
+    /// of them. So whatever this client's earlier packets (or anything the broker had routed
+    /// before it) made the broker send is here.
+    pub async fn collect_before_marker(&mut self) -> Vec<Publish> {
+        if let Some(filter) = self.marker.subscription() {
+            self.subscribe(&filter, QoS::AtLeastOnce).await;
+        }
+        let (topic, payload) = self.marker.next();
+        self.publish(&topic, QoS::AtLeastOnce, false, payload.clone())
+            .await;
+        self.collect_before(&topic, &payload).await
+    }
+
+    /// Asserts the broker sent this client nothing more: nothing arrives before a marker (see
+    /// [`MqttClient::collect_before_marker`]).
+    pub async fn expect_nothing_before_marker(&mut self) {
+        let before = self.collect_before_marker().await;
+        assert!(
+            before.is_empty(),
+            "expected nothing more, got {:?}",
+            topics_and_payloads(&before)
+        );
+    }
+}
+
+fn topics_and_payloads(got: &[Publish]) -> Vec<(String, String)> {
+    got.iter()
+        .map(|p| (p.topic.clone(), text(p).to_owned()))
+        .collect()
 }
 
 impl Drop for MqttClient {

@@ -11,10 +11,8 @@ use tokio::time::{timeout_at, Instant};
 
 use crate::decode::{decode, Packet, Publish};
 use crate::encode::{self, Connect};
+use crate::marker::Marker;
 use crate::WAIT;
-
-/// Longest a `collect` may run even if messages keep coming.
-const COLLECT_LIMIT: Duration = Duration::from_secs(30);
 
 pub struct RawClient {
     stream: TcpStream,
@@ -22,6 +20,7 @@ pub struct RawClient {
     /// Packets read while waiting for something else, handed out first.
     backlog: VecDeque<Packet>,
     next_pkid: u16,
+    marker: Marker,
 }
 
 /// Outcome of one read attempt.
@@ -44,6 +43,7 @@ impl RawClient {
             buf: Vec::new(),
             backlog: VecDeque::new(),
             next_pkid: 0,
+            marker: Marker::new(),
         }
     }
 
@@ -103,20 +103,13 @@ impl RawClient {
         }
     }
 
-    /// Next packet, or `None` if none arrives within `within`. Panics on close.
-    pub async fn try_recv(&mut self, within: Duration) -> Option<Packet> {
-        match self.read(Instant::now() + within).await {
-            Read::Packet(p) => Some(p),
-            Read::Timeout => None,
+    /// Next packet; panics if none arrives within `WAIT`, or on close.
+    pub async fn recv(&mut self) -> Packet {
+        match self.read(Instant::now() + WAIT).await {
+            Read::Packet(p) => p,
+            Read::Timeout => panic!("no packet from broker within {WAIT:?}"),
             Read::Closed => panic!("connection closed while waiting for a packet"),
         }
-    }
-
-    /// Next packet; panics if none arrives within `WAIT`.
-    pub async fn recv(&mut self) -> Packet {
-        self.try_recv(WAIT)
-            .await
-            .expect("no packet from broker within WAIT")
     }
 
     /// Next packet, which must be a PUBLISH. Does not acknowledge it.
@@ -157,15 +150,6 @@ impl RawClient {
                 Read::Closed => return got,
                 Read::Timeout => panic!("connection still open after {within:?} (got {got:?})"),
             }
-        }
-    }
-
-    /// Asserts nothing arrives and the connection stays open for `dur`.
-    pub async fn expect_silence(&mut self, dur: Duration) {
-        match self.read(Instant::now() + dur).await {
-            Read::Timeout => {}
-            Read::Packet(p) => panic!("expected silence, got {p:?}"),
-            Read::Closed => panic!("expected silence, connection closed"),
         }
     }
 
@@ -277,17 +261,75 @@ impl RawClient {
         }
     }
 
-    /// Collects messages until `count` arrived or none came for `quiet`.
-    pub async fn collect(&mut self, count: usize, quiet: Duration) -> Vec<Publish> {
-        let limit = Instant::now() + COLLECT_LIMIT;
+    /// The next PUBLISH `want` accepts, acknowledged like the others it skips; panics if none
+    /// comes within `WAIT`.
+    pub async fn next_publish_where(
+        &mut self,
+        want: impl Fn(&Publish) -> bool,
+        what: &str,
+    ) -> Publish {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next_publish(left).await {
+                Some(p) if want(&p) => return p,
+                Some(_) => {}
+                None => panic!("no {what} within {WAIT:?}"),
+            }
+        }
+    }
+
+    /// Collects `count` messages, acknowledged, waiting at most `WAIT` for each; fewer if one
+    /// does not come.
+    pub async fn collect(&mut self, count: usize) -> Vec<Publish> {
         let mut got = Vec::new();
-        while got.len() < count && Instant::now() < limit {
-            match self.next_publish(quiet).await {
+        while got.len() < count {
+            match self.next_publish(WAIT).await {
                 Some(p) => got.push(p),
                 None => break,
             }
         }
         got
+    }
+
+    /// Every message (acknowledged) the broker sent before a marker this client publishes
+    /// now to a topic only it subscribes to (a `$` topic, which no `#` or `+` filter matches).
+    ///
+    /// The broker handles this connection's packets in order and delivers to a client in the
+    /// order it routes, QoS 1 and 2 through one queue; the marker goes at QoS 1, behind any
+    /// of them. So whatever this client's earlier packets (or anything the broker had routed
+    /// before it) made the broker send is here. Any other packet before the marker fails.
+    pub async fn collect_before_marker(&mut self) -> Vec<Publish> {
+        if let Some(filter) = self.marker.subscription() {
+            assert_eq!(self.subscribe(&filter, 1).await, 1, "marker subscription");
+        }
+        let (topic, payload) = self.marker.next();
+        self.publish(&topic, &payload, 1, false).await;
+        let deadline = Instant::now() + WAIT;
+        let mut got = Vec::new();
+        loop {
+            match self.read(deadline).await {
+                Read::Packet(Packet::Publish(p)) => {
+                    self.ack(&p).await;
+                    if p.topic == topic && p.payload == payload.as_bytes() {
+                        return got;
+                    }
+                    got.push(p);
+                }
+                Read::Packet(other) => {
+                    panic!("expected only PUBLISH before the marker, got {other:?} after {got:?}")
+                }
+                Read::Timeout => panic!("no marker within {WAIT:?}; before it: {got:?}"),
+                Read::Closed => panic!("connection closed before the marker; before it: {got:?}"),
+            }
+        }
+    }
+
+    /// Asserts the broker sent this client nothing more and kept it connected: nothing
+    /// arrives before a marker (see [`RawClient::collect_before_marker`]).
+    pub async fn expect_nothing_before_marker(&mut self) {
+        let before = self.collect_before_marker().await;
+        assert!(before.is_empty(), "expected nothing more, got {before:?}");
     }
 
     /// Sends DISCONNECT and closes (MQTT-3.14.4-1), then waits for the

@@ -6,6 +6,7 @@ use embedded_hal::delay::DelayNs;
 use embedded_hal::i2c::I2c;
 
 use super::{Reading, Scd4x, ADDRESS};
+use crate::clock::{Clock, SystemClock};
 use crate::measurement::{Measurement, Quantity};
 use crate::sensor::{Sensor, SensorError};
 
@@ -21,12 +22,13 @@ const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(20);
 /// left running, reads the serial number to confirm an SCD4x answers, and starts periodic
 /// measurement; that takes just over 500 ms. Reads between samples return
 /// [`SensorError::NotReady`].
-pub struct Scd4xSensor<I2C, D> {
+pub struct Scd4xSensor<I2C, D, C = SystemClock> {
     device: Scd4x<I2C, D>,
     serial: Option<u64>,
     /// When measurement started or the last sample was read; `None` until started.
     last_progress: Option<Instant>,
     stale_after: Duration,
+    clock: C,
 }
 
 impl<I2C: I2c, D: DelayNs> Scd4xSensor<I2C, D> {
@@ -37,6 +39,20 @@ impl<I2C: I2c, D: DelayNs> Scd4xSensor<I2C, D> {
             serial: None,
             last_progress: None,
             stale_after: DEFAULT_STALE_AFTER,
+            clock: SystemClock,
+        }
+    }
+}
+
+impl<I2C: I2c, D: DelayNs, C: Clock> Scd4xSensor<I2C, D, C> {
+    /// Counts staleness on `clock` instead of the system clock.
+    pub fn with_clock<C2: Clock>(self, clock: C2) -> Scd4xSensor<I2C, D, C2> {
+        Scd4xSensor {
+            device: self.device,
+            serial: self.serial,
+            last_progress: self.last_progress,
+            stale_after: self.stale_after,
+            clock,
         }
     }
 
@@ -67,7 +83,7 @@ impl<I2C: I2c, D: DelayNs> Scd4xSensor<I2C, D> {
         }
         self.serial = Some(serial);
         self.device.start_periodic_measurement()?;
-        let now = Instant::now();
+        let now = self.clock.now();
         self.last_progress = Some(now);
         Ok(now)
     }
@@ -75,7 +91,7 @@ impl<I2C: I2c, D: DelayNs> Scd4xSensor<I2C, D> {
     fn read_sample(&mut self, since: Instant) -> Result<Reading, SensorError> {
         let status = self.device.get_data_ready_status()?;
         if !status.is_ready() {
-            let waited = since.elapsed();
+            let waited = self.clock.now().saturating_duration_since(since);
             if waited >= self.stale_after {
                 self.last_progress = None;
                 return Err(SensorError::NotReady(format!(
@@ -90,15 +106,16 @@ impl<I2C: I2c, D: DelayNs> Scd4xSensor<I2C, D> {
             )));
         }
         let reading = self.device.read_measurement()?;
-        self.last_progress = Some(Instant::now());
+        self.last_progress = Some(self.clock.now());
         Ok(reading)
     }
 }
 
-impl<I2C, D> Sensor for Scd4xSensor<I2C, D>
+impl<I2C, D, C> Sensor for Scd4xSensor<I2C, D, C>
 where
     I2C: I2c + Send,
     D: DelayNs + Send,
+    C: Clock,
 {
     fn quantities(&self) -> &[Quantity] {
         &QUANTITIES

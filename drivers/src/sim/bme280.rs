@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use embedded_hal::i2c::{ErrorType, I2c, Operation};
 
+use crate::clock::{Clock, SystemClock};
 use crate::sim::fault::{Drift, Fault, SimI2cError};
 
 mod reg {
@@ -227,6 +228,8 @@ const POWER_ON: Registers = Registers {
 pub struct SimBme280 {
     address: u8,
     chip: SimChip,
+    /// Drift is counted on this, from `started`.
+    clock: Box<dyn Clock>,
     started: Instant,
     shared: Arc<Mutex<Shared>>,
     calib_tp: [u8; 26],
@@ -244,8 +247,19 @@ pub struct SimBme280Control {
 }
 
 impl SimBme280 {
-    /// A chip at `address` in 21 °C, 45 % RH and 1013.25 hPa, without drift or fault.
+    /// A chip at `address` in 21 °C, 45 % RH and 1013.25 hPa, without drift or fault, on the
+    /// system clock.
     pub fn new(address: u8, chip: SimChip) -> (SimBme280, SimBme280Control) {
+        Self::with_clock(address, chip, SystemClock)
+    }
+
+    /// Like [`SimBme280::new`], with drift following `clock` (a [`crate::sim::SimClock`] in
+    /// tests).
+    pub fn with_clock(
+        address: u8,
+        chip: SimChip,
+        clock: impl Clock + 'static,
+    ) -> (SimBme280, SimBme280Control) {
         let shared = Arc::new(Mutex::new(Shared {
             temperature_c: 21.0,
             humidity_pct: 45.0,
@@ -259,7 +273,8 @@ impl SimBme280 {
         let device = SimBme280 {
             address,
             chip,
-            started: Instant::now(),
+            started: clock.now(),
+            clock: Box::new(clock),
             shared: Arc::clone(&shared),
             calib_tp: TRIM.tp_block(chip),
             calib_h: match chip {
@@ -325,7 +340,7 @@ impl SimBme280 {
         if now.fault == Fault::Stuck {
             return;
         }
-        let elapsed = self.started.elapsed();
+        let elapsed = self.clock.now().saturating_duration_since(self.started);
         let temperature = now.temperature_c + now.temperature_drift.offset(elapsed);
         let humidity = now.humidity_pct + now.humidity_drift.offset(elapsed);
         let pressure_pa = (now.pressure_hpa + now.pressure_drift.offset(elapsed)) * 100.0;
@@ -460,6 +475,7 @@ mod tests {
     use crate::bme280::Bme280Sensor;
     use crate::measurement::{Measurement, Quantity};
     use crate::sensor::{Sensor, SensorError};
+    use crate::sim::SimClock;
 
     const A: u8 = 0x76;
 
@@ -636,9 +652,11 @@ mod tests {
 
     #[test]
     fn drift_moves_values_with_time() {
-        let (mut sensor, control) = sensor(SimChip::Bme280);
+        let clock = SimClock::new();
+        let (device, control) = SimBme280::with_clock(A, SimChip::Bme280, clock.clone());
+        let mut sensor = Bme280Sensor::new(device, A, NoopDelay).unwrap();
         control.set_environment(20.0, 50.0, 1000.0);
-        // A slow swing: any sleep well under a quarter period moves the value upwards.
+        // A slow swing: any step well under a quarter period moves the value upwards.
         let drift = Drift {
             amplitude: 50.0,
             period: Duration::from_secs(40),
@@ -646,7 +664,7 @@ mod tests {
         control.set_temperature_drift(drift);
         control.set_pressure_drift(drift);
         let first = sensor.read().unwrap();
-        std::thread::sleep(Duration::from_millis(300));
+        clock.advance(Duration::from_millis(300));
         let second = sensor.read().unwrap();
         for q in [Quantity::Temperature, Quantity::Pressure] {
             let moved = value(&second, q).unwrap() - value(&first, q).unwrap();

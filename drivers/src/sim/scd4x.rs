@@ -7,11 +7,12 @@ mod chip;
 mod tests;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use embedded_hal::i2c::{ErrorType, I2c, Operation};
 
 use self::chip::State;
+use crate::clock::{Clock, SystemClock};
 use crate::sim::fault::{Drift, Fault, SimI2cError};
 
 /// The longest measurement period accepted; longer ones are cut to it so time arithmetic
@@ -22,12 +23,15 @@ const MAX_PERIOD: Duration = Duration::from_secs(365 * 24 * 3600);
 /// with the datasheet's example serial number 0xF896_9F07_3BBE and a 5 s sample period.
 pub struct SimScd4x {
     state: Arc<Mutex<State>>,
+    /// What the device's sample period, busy times and boot time are counted on.
+    clock: Arc<dyn Clock>,
 }
 
 /// Changes what the simulated device measures and does wrong, from any thread.
 #[derive(Clone)]
 pub struct SimScd4xControl {
     state: Arc<Mutex<State>>,
+    clock: Arc<dyn Clock>,
 }
 
 /// The lock is held only for bookkeeping, never across a sleep, and a panic elsewhere leaves
@@ -37,15 +41,24 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl SimScd4x {
+    /// A device on the system clock.
     pub fn new() -> Self {
+        Self::with_clock(SystemClock)
+    }
+
+    /// A device whose time is `clock`'s: with a [`crate::sim::SimClock`] a test moves it.
+    pub fn with_clock(clock: impl Clock + 'static) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(clock);
         SimScd4x {
-            state: Arc::new(Mutex::new(State::new(Instant::now()))),
+            state: Arc::new(Mutex::new(State::new(clock.now()))),
+            clock,
         }
     }
 
     pub fn control(&self) -> SimScd4xControl {
         SimScd4xControl {
             state: Arc::clone(&self.state),
+            clock: Arc::clone(&self.clock),
         }
     }
 }
@@ -66,7 +79,7 @@ impl I2c for SimScd4x {
         address: u8,
         operations: &mut [Operation<'_>],
     ) -> Result<(), Self::Error> {
-        lock(&self.state).transfer(address, operations, Instant::now())
+        lock(&self.state).transfer(address, operations, self.clock.now())
     }
 }
 
@@ -107,13 +120,13 @@ impl SimScd4xControl {
     /// Time between samples in periodic measurement (5 s on the device). Zero makes a new
     /// sample ready at every transfer.
     pub fn set_measurement_period(&self, period: Duration) {
-        lock(&self.state).set_period(period.min(MAX_PERIOD), Instant::now());
+        lock(&self.state).set_period(period.min(MAX_PERIOD), self.clock.now());
     }
 
     /// Power lost and back: the device is idle with nothing buffered, and NACKs everything
     /// for the 1000 ms it takes to boot.
     pub fn power_cycle(&self) {
-        lock(&self.state).power_cycle(Instant::now());
+        lock(&self.state).power_cycle(self.clock.now());
     }
 
     /// Whether periodic measurement runs.

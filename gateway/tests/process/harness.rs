@@ -136,16 +136,20 @@ impl Daemon {
         assert!(ok, "kill -{signal} failed");
     }
 
-    /// Waits (bounded) for the daemon to exit and returns its exit code.
+    /// Waits (bounded) for the daemon to exit and returns its exit code; `None` if it still
+    /// runs after `within`. The exit shows as the end of its stderr, which the process closes
+    /// as it exits (the lines it logs until then are read and dropped); it is then reaped.
     pub fn wait_exit(&mut self, within: Duration) -> Option<i32> {
         let deadline = std::time::Instant::now() + within;
-        while std::time::Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status.code();
+        loop {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            match self.log.recv_timeout(left) {
+                Ok(_) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => return None,
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
-        None
+        self.child.wait().expect("reap hearth").code()
     }
 }
 

@@ -90,10 +90,10 @@ fn sighup_with_a_broken_file_keeps_the_running_rules() {
         "the errors were reported"
     );
     open_and_close_the_door(&mut node);
+    // The rules answered after the failed reload, so the daemon carried on past it.
     assert_eq!(next_alert(&mut phone), "first");
-    assert_eq!(
-        daemon.wait_exit(Duration::from_millis(100)),
-        None,
+    assert!(
+        daemon.child.try_wait().expect("try_wait").is_none(),
         "still running"
     );
 }

@@ -3,8 +3,8 @@
 
 use gateway::actuators::{ActuatorSettings, Actuators, Switch};
 use gateway::sensors::settings::Pin;
-use rumqttc::{Publish, QoS};
-use tests::{mqtt_options, start_broker, BrokerOptions, MqttClient, TestBroker, WAIT};
+use rumqttc::QoS;
+use tests::{client, start_broker, text, BrokerOptions, TestBroker};
 
 const SET: &str = "Kitchen/Purifier/set";
 const STATE: &str = "Kitchen/Purifier/state";
@@ -22,30 +22,10 @@ fn purifier() -> ActuatorSettings {
     }
 }
 
-pub(super) async fn client(b: &TestBroker, id: &str, filter: Option<&str>) -> MqttClient {
-    let (mut c, _) = MqttClient::connect(mqtt_options(b.addr(), id)).await;
-    if let Some(filter) = filter {
-        c.subscribe(filter, QoS::AtLeastOnce).await;
-    }
-    c
-}
-
-/// The next message, within [`WAIT`].
-pub(super) async fn next(c: &mut MqttClient) -> Publish {
-    let got = c.collect(1, WAIT).await;
-    got.into_iter()
-        .next()
-        .unwrap_or_else(|| panic!("nothing arrived within {WAIT:?}"))
-}
-
-pub(super) fn text(p: &Publish) -> &str {
-    std::str::from_utf8(&p.payload).unwrap_or("<not UTF-8>")
-}
-
 /// What a client connecting now receives on `STATE`: the retained state, flagged as such.
 async fn retained_state(b: &TestBroker, id: &str) -> (String, bool) {
     let mut c = client(b, id, Some(STATE)).await;
-    let p = next(&mut c).await;
+    let p = c.next().await;
     (text(&p).to_owned(), p.retain)
 }
 
@@ -63,11 +43,11 @@ async fn a_phone_switches_the_purifier_and_sees_its_state() {
     );
 
     let mut phone = client(&b, "phone", Some(STATE)).await;
-    let first = next(&mut phone).await;
+    let first = phone.next().await;
     assert_eq!((text(&first), first.retain), ("OFF", true));
 
     phone.publish(SET, QoS::AtLeastOnce, false, "ON").await;
-    assert_eq!(text(&next(&mut phone).await), "ON");
+    assert_eq!(text(&phone.next().await), "ON");
     assert_eq!(pin(&actuators), Some(false));
     assert_eq!(
         retained_state(&b, "later-1").await,
@@ -76,30 +56,30 @@ async fn a_phone_switches_the_purifier_and_sees_its_state() {
     );
 
     phone.publish(SET, QoS::AtLeastOnce, false, "TOGGLE").await;
-    assert_eq!(text(&next(&mut phone).await), "OFF");
+    assert_eq!(text(&phone.next().await), "OFF");
     assert_eq!(pin(&actuators), Some(true));
 
     // A repeated command is confirmed too, so an app sees its ON acknowledged.
     phone.publish(SET, QoS::AtLeastOnce, false, "off").await;
-    assert_eq!(text(&next(&mut phone).await), "OFF");
+    assert_eq!(text(&phone.next().await), "OFF");
 
     // Garbage is dropped: the next state published is the answer to the ON after it.
     phone.publish(SET, QoS::AtLeastOnce, false, "dance!").await;
     phone.publish(SET, QoS::AtLeastOnce, false, "").await;
     phone.publish(SET, QoS::AtLeastOnce, false, "ON").await;
-    assert_eq!(text(&next(&mut phone).await), "ON");
+    assert_eq!(text(&phone.next().await), "ON");
     assert_eq!(pin(&actuators), Some(false));
 
     // Home Assistant users often publish commands retained: live, they still count.
     phone.publish(SET, QoS::AtLeastOnce, true, "OFF").await;
-    assert_eq!(text(&next(&mut phone).await), "OFF");
+    assert_eq!(text(&phone.next().await), "OFF");
     phone.publish(SET, QoS::AtLeastOnce, true, "").await;
 
     phone.publish(SET, QoS::AtLeastOnce, false, "ON").await;
-    assert_eq!(text(&next(&mut phone).await), "ON");
+    assert_eq!(text(&phone.next().await), "ON");
     actuators.stop().await;
     assert_eq!(
-        text(&next(&mut phone).await),
+        text(&phone.next().await),
         "OFF",
         "stop publishes the safe state"
     );
@@ -141,9 +121,9 @@ async fn a_retained_command_waiting_at_start_is_not_applied() {
     let mut probe = client(&b, "probe", Some(SET)).await;
     let stale = client(&b, "stale-app", None).await;
     stale.publish(SET, QoS::AtLeastOnce, true, "ON").await;
-    assert_eq!(text(&next(&mut probe).await), "ON");
+    assert_eq!(text(&probe.next().await), "ON");
     let mut late_probe = client(&b, "late-probe", Some(SET)).await;
-    let stored = next(&mut late_probe).await;
+    let stored = late_probe.next().await;
     assert_eq!(
         (text(&stored), stored.retain),
         ("ON", true),
@@ -156,9 +136,9 @@ async fn a_retained_command_waiting_at_start_is_not_applied() {
     let actuators = Actuators::start(&[purifier()], None, b.handle(), None)
         .await
         .unwrap_or_else(|e| panic!("actuators did not start: {e:#}"));
-    assert_eq!(text(&next(&mut phone).await), "OFF");
+    assert_eq!(text(&phone.next().await), "OFF");
     phone.publish(SET, QoS::AtLeastOnce, false, "OFF").await;
-    assert_eq!(text(&next(&mut phone).await), "OFF");
+    assert_eq!(text(&phone.next().await), "OFF");
     assert_eq!(actuators.sim_level("kitchen-purifier"), Some(true));
     actuators.stop().await;
 }

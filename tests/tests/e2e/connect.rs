@@ -164,7 +164,11 @@ async fn second_connect_is_closed() {
 async fn keepalive_zero_is_never_timed_out() {
     let b = broker().await;
     let (mut c, _) = RawClient::connect_with(b.addr(), &Connect::new("idle").keep_alive(0)).await;
-    c.expect_silence(Duration::from_secs(3)).await;
+    // A client with keepalive 1 that connected after it and stayed as silent is closed first.
+    let (mut timed, _) =
+        RawClient::connect_with(b.addr(), &Connect::new("timed").keep_alive(1)).await;
+    timed.expect_closed(WAIT).await;
+    c.expect_nothing_before_marker().await;
     c.ping().await;
 }
 
@@ -177,6 +181,7 @@ async fn keepalive_expiry_closes_after_one_and_a_half_periods() {
     let start = Instant::now();
     let (mut c, _) = RawClient::connect_with(b.addr(), &Connect::new("ka").keep_alive(1)).await;
     c.expect_closed(Duration::from_secs(4)).await;
+    // Measured from before the CONNECT was sent, so load can only lengthen it.
     let elapsed = start.elapsed();
     assert!(
         elapsed >= Duration::from_secs(1),
@@ -195,5 +200,6 @@ async fn silent_socket_is_closed_within_connect_timeout() {
     };
     let b = start_broker(opts).await;
     let mut c = RawClient::tcp(b.addr()).await;
-    assert_eq!(c.expect_closed(Duration::from_millis(2500)).await, vec![]);
+    // Well under the default 10 s, with room for a busy machine.
+    assert_eq!(c.expect_closed(Duration::from_secs(5)).await, vec![]);
 }

@@ -5,8 +5,8 @@ use std::time::Duration;
 use broker::{LocalError, QoS as LocalQoS};
 use rumqttc::QoS;
 use tests::{
-    mqtt_options, start_broker, BrokerOptions, MqttClient, RawClient, GATEWAY_STATUS_TOPIC, QUIET,
-    WAIT,
+    expect_nothing_before_local, mqtt_options, next_local, start_broker, BrokerOptions, MqttClient,
+    RawClient, GATEWAY_STATUS_TOPIC, WAIT,
 };
 
 #[tokio::test]
@@ -46,12 +46,12 @@ async fn in_process_subscriber_receives_network_publishes_with_wildcards() {
         .await;
     node.publish("Garage/Fridge/door", QoS::AtMostOnce, false, "closed")
         .await;
+    // Sent last by the same client, at QoS 1 like the oven reading: routed after it.
+    node.publish("Marker/Fridge/end", QoS::AtLeastOnce, false, "")
+        .await;
     let mut got = Vec::new();
     for _ in 0..2 {
-        let m = tokio::time::timeout(WAIT, readings.recv())
-            .await
-            .expect("message within WAIT")
-            .expect("broker running");
+        let m = next_local(&mut readings).await;
         got.push((m.topic.to_string(), m.payload.to_vec(), m.qos));
     }
     got.sort();
@@ -70,10 +70,8 @@ async fn in_process_subscriber_receives_network_publishes_with_wildcards() {
             ),
         ]
     );
-    assert!(
-        tokio::time::timeout(QUIET, readings.recv()).await.is_err(),
-        "the oven reading does not match"
-    );
+    // The oven reading does not match.
+    expect_nothing_before_local(&mut readings, "Marker/Fridge/end").await;
 }
 
 #[tokio::test]
@@ -90,11 +88,10 @@ async fn in_process_retained_publish_reaches_a_phone_that_connects_later() {
         .expect("publish");
     let (mut phone, _) = MqttClient::connect(mqtt_options(b.addr(), "phone")).await;
     phone.subscribe("Kitchen/#", QoS::AtLeastOnce).await;
-    let got = phone.collect(1, WAIT).await;
-    assert_eq!(got.len(), 1);
-    assert_eq!(got[0].topic, "Kitchen/Fridge/temperature");
-    assert_eq!(&got[0].payload[..], b"4.5");
-    assert!(got[0].retain);
+    let got = phone.next().await;
+    assert_eq!(got.topic, "Kitchen/Fridge/temperature");
+    assert_eq!(&got.payload[..], b"4.5");
+    assert!(got.retain);
 }
 
 #[tokio::test]
@@ -109,10 +106,7 @@ async fn in_process_subscriber_gets_retained_messages_first() {
         .subscribe("Hall/#", LocalQoS::AtMostOnce)
         .await
         .expect("subscribe");
-    let m = tokio::time::timeout(WAIT, sub.recv())
-        .await
-        .expect("retained within WAIT")
-        .expect("broker running");
+    let m = next_local(&mut sub).await;
     assert!(m.retain);
     assert_eq!(&m.payload[..], b"open");
 }
@@ -149,13 +143,12 @@ async fn rumqttc_node_losing_its_network_goes_offline_for_a_rumqttc_phone() {
     let (node, _) = MqttClient::connect(opts).await;
     node.publish("home/esp-1/status", QoS::AtLeastOnce, true, "online")
         .await;
-    let online = phone.collect(1, WAIT).await;
-    assert_eq!(&online[0].payload[..], b"online");
+    let online = phone.next().await;
+    assert_eq!(&online.payload[..], b"online");
 
     drop(node); // aborts the client's event loop: the socket closes without DISCONNECT
-    let offline = phone.collect(1, WAIT).await;
-    assert_eq!(offline.len(), 1, "will published");
-    assert_eq!(&offline[0].payload[..], b"offline");
+    let offline = phone.next().await;
+    assert_eq!(&offline.payload[..], b"offline", "will published");
 }
 
 #[tokio::test]
@@ -170,31 +163,24 @@ async fn in_process_subscriber_with_overlapping_filters_gets_each_message_once()
         .subscribe("LivingRoom/AirQuality/co2", LocalQoS::AtMostOnce)
         .await
         .expect("subscribe");
-    tokio::time::timeout(WAIT, probe.recv())
-        .await
-        .expect("retained reading within WAIT");
+    next_local(&mut probe).await;
 
     let mut rules = b
         .handle()
         .subscribe_all(&["+/AirQuality/co2", "LivingRoom/#"], LocalQoS::AtLeastOnce)
         .await
         .expect("subscribe_all");
-    let retained = tokio::time::timeout(WAIT, rules.recv())
-        .await
-        .expect("retained within WAIT")
-        .expect("broker running");
+    let retained = next_local(&mut rules).await;
     assert!(retained.retain);
     assert_eq!(&*retained.payload, b"650");
 
     node.publish("LivingRoom/AirQuality/co2", QoS::AtLeastOnce, false, "1042")
         .await;
-    let live = tokio::time::timeout(WAIT, rules.recv())
-        .await
-        .expect("live message within WAIT")
-        .expect("broker running");
+    // Sent after the reading by the same client: routed after it, and matching one filter.
+    node.publish("LivingRoom/marker", QoS::AtLeastOnce, false, "")
+        .await;
+    let live = next_local(&mut rules).await;
     assert_eq!(&*live.payload, b"1042");
-    assert!(
-        tokio::time::timeout(QUIET, rules.recv()).await.is_err(),
-        "a message matching both filters arrives once"
-    );
+    // A message matching both filters arrives once.
+    expect_nothing_before_local(&mut rules, "LivingRoom/marker").await;
 }

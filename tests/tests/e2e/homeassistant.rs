@@ -6,10 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rumqttc::{Publish, QoS};
 use serde_json::Value;
-use tests::{
-    mqtt_options, start_gateway, BrokerOptions, MqttClient, TestBroker, GATEWAY_NAME,
-    GATEWAY_STATUS_TOPIC, WAIT,
-};
+use tests::{client, start_gateway, BrokerOptions, MqttClient, GATEWAY_NAME, GATEWAY_STATUS_TOPIC};
 
 /// Where the gateway announces itself (node id `hearth`, object the gateway's name).
 const GATEWAY_CONFIG: &str = "homeassistant/binary_sensor/hearth/test/config";
@@ -46,30 +43,6 @@ const DOCUMENTS: [&str; 4] = [
     "homeassistant/switch/hearth_test/bath-fan/config",
 ];
 
-async fn client(b: &TestBroker, id: &str, filter: &str) -> MqttClient {
-    let (mut c, _) = MqttClient::connect(mqtt_options(b.addr(), id)).await;
-    c.subscribe(filter, QoS::AtLeastOnce).await;
-    c
-}
-
-/// The next message, whatever its topic; fails the test if none comes within `WAIT`.
-async fn next(c: &mut MqttClient, waiting_for: &str) -> Publish {
-    match c.collect(1, WAIT).await.into_iter().next() {
-        Some(p) => p,
-        None => panic!("nothing within {WAIT:?} while waiting for {waiting_for}"),
-    }
-}
-
-/// The next message on `topic`, skipping others.
-async fn next_on(c: &mut MqttClient, topic: &str) -> Publish {
-    loop {
-        let p = next(c, topic).await;
-        if p.topic == topic {
-            return p;
-        }
-    }
-}
-
 fn parsed(p: &Publish) -> Value {
     serde_json::from_slice(&p.payload).unwrap_or_else(|e| {
         panic!(
@@ -83,8 +56,8 @@ fn parsed(p: &Publish) -> Value {
 /// Discovery documents by config topic, as they arrive, until each of `wanted` has.
 async fn documents(ha: &mut MqttClient, wanted: &[&str]) -> BTreeMap<String, Value> {
     let mut docs = BTreeMap::new();
-    while let Some(missing) = wanted.iter().find(|t| !docs.contains_key(**t)) {
-        let p = next(ha, missing).await;
+    while wanted.iter().any(|t| !docs.contains_key(*t)) {
+        let p = ha.next().await;
         if p.topic.ends_with("/config") {
             docs.insert(p.topic.clone(), parsed(&p));
         }
@@ -101,7 +74,7 @@ fn strings(v: &Value) -> Vec<&str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_is_the_device_every_other_device_is_reached_through() {
     let b = start_gateway(BrokerOptions::default(), DEVICES).await;
-    let mut ha = client(&b, "ha", "homeassistant/#").await;
+    let mut ha = client(&b, "ha", Some("homeassistant/#")).await;
     let docs = documents(&mut ha, &DOCUMENTS).await;
 
     let gateway = &docs[GATEWAY_CONFIG];
@@ -149,8 +122,8 @@ async fn the_gateway_is_the_device_every_other_device_is_reached_through() {
 
     // Home Assistant reads the connectivity from the document's state topic.
     let topic = gateway["state_topic"].as_str().unwrap_or_default();
-    let mut state = client(&b, "ha-state", topic).await;
-    let online = next_on(&mut state, topic).await;
+    let mut state = client(&b, "ha-state", Some(topic)).await;
+    let online = state.next_on(topic).await;
     assert_eq!(&online.payload[..], b"online");
 }
 
@@ -158,15 +131,15 @@ async fn the_gateway_is_the_device_every_other_device_is_reached_through() {
 async fn the_gateway_is_announced_again_when_home_assistant_comes_online() {
     // No devices at all: the gateway still appears.
     let b = start_gateway(BrokerOptions::default(), "").await;
-    let mut ha = client(&b, "ha", "homeassistant/#").await;
-    let first = next_on(&mut ha, GATEWAY_CONFIG).await;
+    let mut ha = client(&b, "ha", Some("homeassistant/#")).await;
+    let first = ha.next_on(GATEWAY_CONFIG).await;
     assert!(
         first.retain,
         "retained, for a Home Assistant that connects later"
     );
 
     ha.publish(BIRTH, QoS::AtLeastOnce, false, "online").await;
-    let again = next_on(&mut ha, GATEWAY_CONFIG).await;
+    let again = ha.next_on(GATEWAY_CONFIG).await;
     assert_eq!(parsed(&again), parsed(&first));
 }
 
@@ -184,21 +157,17 @@ async fn the_gateway_is_not_announced_with_discovery_off() {
         "Hall/FrontDoor/state",
         "Bath/Fan/state",
     ] {
-        let mut c = client(&b, &format!("phone-{topic}"), topic).await;
-        next_on(&mut c, topic).await;
+        let mut c = client(&b, &format!("phone-{topic}"), Some(topic)).await;
+        c.next_on(topic).await;
     }
-    let mut ha = client(&b, "ha", "homeassistant/#").await;
+    let mut ha = client(&b, "ha", Some("homeassistant/#")).await;
     ha.publish(BIRTH, QoS::AtLeastOnce, false, "online").await;
-    let marker = "homeassistant/test-marker";
-    ha.publish(marker, QoS::AtLeastOnce, false, "end").await;
-    let mut before_marker = Vec::new();
-    loop {
-        let p = next(&mut ha, marker).await;
-        if p.topic == marker {
-            break;
-        }
-        before_marker.push(p.topic);
-    }
+    let before_marker: Vec<String> = ha
+        .collect_before_marker()
+        .await
+        .into_iter()
+        .map(|p| p.topic)
+        .collect();
     assert_eq!(
         before_marker,
         [BIRTH],

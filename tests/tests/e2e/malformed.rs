@@ -16,7 +16,7 @@ async fn only_offender_is_closed(opts: BrokerOptions, bad: Vec<u8>) {
 
     let mut newcomer = RawClient::connect(b.addr(), "newcomer").await;
     newcomer.publish("m/after", "still here", 1, false).await;
-    let got = bystander.collect(1, WAIT).await;
+    let got = bystander.collect(1).await;
     let payloads: Vec<_> = got
         .iter()
         .map(|p| String::from_utf8_lossy(&p.payload))

@@ -4,13 +4,17 @@
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 
-use tests::{start_broker, BrokerOptions};
+use tests::{start_broker, BrokerOptions, WAIT};
 
-/// Runs a mosquitto client off the async runtime; `-W` bounds every wait inside it.
+/// Runs a mosquitto client off the async runtime; mosquitto_sub's waits are bounded by `WAIT`
+/// (`-W`), and it exits as soon as it has its messages.
 async fn run(program: &'static str, addr: SocketAddr, args: &[&str]) -> Output {
     let mut cmd = Command::new(program);
     cmd.args(["-h", &addr.ip().to_string(), "-p", &addr.port().to_string()])
         .args(args);
+    if program == "mosquitto_sub" {
+        cmd.args(["-W", &WAIT.as_secs().to_string()]);
+    }
     tokio::task::spawn_blocking(move || cmd.output())
         .await
         .expect("join")
@@ -50,17 +54,7 @@ async fn mosquitto_pub_retained_reading_reaches_mosquitto_sub() {
     let got = run(
         "mosquitto_sub",
         b.addr(),
-        &[
-            "-t",
-            "Kitchen/+/temperature",
-            "-v",
-            "-C",
-            "1",
-            "-W",
-            "5",
-            "-q",
-            "1",
-        ],
+        &["-t", "Kitchen/+/temperature", "-v", "-C", "1", "-q", "1"],
     )
     .await;
     assert_eq!(stdout(&got).trim(), "Kitchen/Fridge/temperature 4.2");
@@ -72,7 +66,7 @@ async fn mosquitto_sub_reads_sys_statistics() {
     let got = run(
         "mosquitto_sub",
         b.addr(),
-        &["-t", "$SYS/broker/version", "-v", "-C", "1", "-W", "5"],
+        &["-t", "$SYS/broker/version", "-v", "-C", "1"],
     )
     .await;
     let line = stdout(&got);
@@ -85,17 +79,7 @@ async fn mosquitto_sub_with_mqtt_31_works() {
     let got = run(
         "mosquitto_sub",
         b.addr(),
-        &[
-            "-V",
-            "mqttv31",
-            "-t",
-            "hearth/+/status",
-            "-v",
-            "-C",
-            "1",
-            "-W",
-            "5",
-        ],
+        &["-V", "mqttv31", "-t", "hearth/+/status", "-v", "-C", "1"],
     )
     .await;
     assert_eq!(stdout(&got).trim(), "hearth/test/status online");

@@ -1,7 +1,7 @@
 //! QoS delivery: granted QoS, ack flows in both directions, duplicates, order.
 
 use tests::{
-    encode, mqtt_options, start_broker, BrokerOptions, MqttClient, Packet, QoS, RawClient, QUIET,
+    encode, mqtt_options, start_broker, BrokerOptions, MqttClient, Packet, QoS, RawClient,
 };
 
 /// Publishes at `pub_qos` to a subscription at `sub_qos` with hand-checked
@@ -48,7 +48,10 @@ async fn delivered_at_min_qos(pub_qos: u8, sub_qos: u8) {
         _ => {}
     }
     // No retry or duplicate once the flow has completed.
-    tokio::join!(sub.expect_silence(QUIET), publ.expect_silence(QUIET));
+    tokio::join!(
+        sub.expect_nothing_before_marker(),
+        publ.expect_nothing_before_marker()
+    );
 }
 
 macro_rules! qos_matrix {
@@ -94,7 +97,7 @@ async fn qos2_duplicate_publish_before_pubrel_is_delivered_once() {
     publ.send(&encode::pubrel(9)).await;
     assert_eq!(publ.recv().await, Packet::PubComp(9));
 
-    let got = sub.collect(2, QUIET).await;
+    let got = sub.collect_before_marker().await;
     assert_eq!(got.len(), 1, "delivered {} times: {got:?}", got.len());
 }
 
@@ -110,7 +113,7 @@ async fn qos1_order_is_preserved_for_1000_messages() {
             .await;
     }
     let got: Vec<String> = sub
-        .collect(1000, std::time::Duration::from_secs(2))
+        .collect(1000)
         .await
         .iter()
         .map(|p| String::from_utf8_lossy(&p.payload).into_owned())
@@ -134,7 +137,7 @@ async fn overlapping_subscriptions_deliver_at_maximum_qos() {
     let mut publ = RawClient::connect(b.addr(), "pub").await;
     publ.publish("a/b", "both", 2, false).await;
 
-    let got = sub.collect(3, QUIET).await;
+    let got = sub.collect_before_marker().await;
     println!(
         "broker sent {} copies for overlapping subscriptions",
         got.len()

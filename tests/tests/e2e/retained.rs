@@ -1,10 +1,7 @@
 //! Retained messages: storage, replacement, clearing and delivery flags.
 
-use std::time::Duration;
-
 use tests::{
-    encode, start_broker, BrokerOptions, Packet, RawClient, TestBroker, GATEWAY_STATUS_TOPIC,
-    QUIET, WAIT,
+    encode, start_broker, BrokerOptions, Packet, RawClient, TestBroker, GATEWAY_STATUS_TOPIC, WAIT,
 };
 
 async fn broker() -> TestBroker {
@@ -15,7 +12,7 @@ async fn broker() -> TestBroker {
 async fn retained_for(b: &TestBroker, filter: &str) -> Vec<(String, String)> {
     let mut sub = RawClient::connect(b.addr(), "probe").await;
     sub.subscribe(filter, 1).await;
-    let got = sub.collect(usize::MAX, QUIET).await;
+    let got = sub.collect_before_marker().await;
     assert!(
         got.iter().all(|p| p.retain),
         "RETAIN=1 on subscribe (MQTT-3.3.1-8): {got:?}"
@@ -101,7 +98,7 @@ async fn resubscribing_resends_retained() {
     let mut sub = RawClient::connect(b.addr(), "sub").await;
     for round in 0..2 {
         sub.subscribe("r/again", 1).await;
-        let got = sub.collect(2, QUIET).await;
+        let got = sub.collect_before_marker().await;
         assert_eq!(got.len(), 1, "round {round}: {got:?}");
         assert!(
             got[0].retain && got[0].payload == b"same",
@@ -129,7 +126,7 @@ async fn many_retained_reach_hash_subscriber(qos: u8) {
 
     let mut sub = RawClient::connect(b.addr(), "sub").await;
     sub.subscribe("#", qos).await;
-    let mut got = sub.collect(MANY + 2, Duration::from_secs(1)).await;
+    let mut got = sub.collect_before_marker().await;
     // Besides the bulk topics, `#` matches the gateway's own retained status, exactly once.
     let before = got.len();
     got.retain(|p| p.topic != GATEWAY_STATUS_TOPIC);

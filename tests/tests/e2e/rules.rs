@@ -1,14 +1,11 @@
 //! Rules end to end: ESP8266-like nodes publish readings to the real broker, the gateway's rules
 //! switch its (simulated) relays, and a phone-like client sees the retained states change.
 
-use std::time::{Duration, Instant};
-
-use rumqttc::{LastWill, Publish, QoS};
+use rumqttc::{LastWill, QoS};
 use serde_json::Value;
-use tests::{mqtt_options, start_gateway, BrokerOptions, MqttClient, TestBroker, GATEWAY_NAME};
-
-const WAIT: Duration = Duration::from_secs(5);
-const QUIET: Duration = Duration::from_millis(600);
+use tests::{
+    client, mqtt_options, start_gateway, text, BrokerOptions, MqttClient, TestBroker, GATEWAY_NAME,
+};
 
 const PURIFIERS: &str = r#"
 [[actuator]]
@@ -34,16 +31,45 @@ on_enter = { publish = "{1}/Purifier/set", payload = "ON" }
 on_leave = { publish = "{1}/Purifier/set", payload = "OFF" }
 "#;
 
-async fn gateway(extra: &str) -> TestBroker {
-    start_gateway(BrokerOptions::default(), extra).await
+/// A marker for the rules: a message on `marker/<room>/<state>` with the payload `now` makes
+/// it command `<room>`'s purifier to `<state>`, the state it already has, once `hold` (the
+/// rule's `for`, if any) has passed.
+///
+/// Its `for` starts after the readings the node sending the marker sent before it, and the
+/// engine fires timers in deadline order, so with a `for` at least as long as CO2_RULE's,
+/// whatever those readings made CO2_RULE send that purifier was sent before. The relay answers
+/// every command, in order, so its answer to the marker comes after its answers to those.
+fn marker_rule(hold: Option<&str>) -> String {
+    let hold = hold.map_or(String::new(), |d| format!("for = \"{d}\"\n"));
+    format!(
+        r#"
+[[rule]]
+name = "marker"
+when = "marker/+/+"
+equals = "now"
+{hold}on_enter = {{ publish = "{{1}}/Purifier/set", payload = "{{2}}" }}
+"#
+    )
 }
 
-async fn client(b: &TestBroker, id: &str, filter: Option<&str>) -> MqttClient {
-    let (mut c, _) = MqttClient::connect(mqtt_options(b.addr(), id)).await;
-    if let Some(filter) = filter {
-        c.subscribe(filter, QoS::AtLeastOnce).await;
-    }
-    c
+/// Asserts the rules switch no purifier on what `node` sent so far: `node` sends the marker of
+/// [`marker_rule`], and `room`'s purifier's answer to it, its current `state`, must be the next
+/// state `phone` sees.
+async fn expect_no_switch_before_marker(
+    phone: &mut MqttClient,
+    node: &MqttClient,
+    room: &str,
+    state: &str,
+) {
+    let marker = format!("marker/{room}/{state}");
+    node.publish(&marker, QoS::AtLeastOnce, false, "now").await;
+    phone
+        .expect_nothing_before(&format!("{room}/Purifier/state"), state)
+        .await;
+}
+
+async fn gateway(extra: &str) -> TestBroker {
+    start_gateway(BrokerOptions::default(), extra).await
 }
 
 /// An ESP8266 node as PubSubClient connects: MQTT 3.1.1 with a retained Last Will.
@@ -66,29 +92,6 @@ async fn esp_node(b: &TestBroker, id: &str) -> MqttClient {
     c
 }
 
-/// The next message on `topic` (others are skipped), within `within`.
-async fn next_on(c: &mut MqttClient, topic: &str, within: Duration) -> Option<Publish> {
-    let deadline = Instant::now() + within;
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match c.collect(1, left).await.into_iter().next() {
-            Some(p) if p.topic == topic => return Some(p),
-            Some(_) => {}
-            None => return None,
-        }
-    }
-    None
-}
-
-async fn expect_on(c: &mut MqttClient, topic: &str, payload: &str) -> Publish {
-    match next_on(c, topic, WAIT).await {
-        Some(p) => {
-            assert_eq!(text(&p), payload, "payload on {topic}");
-            p
-        }
-        None => panic!("nothing on {topic} within {WAIT:?}; expected {payload:?}"),
-    }
-}
-
 /// A CO2 reading from a room's node, as an ESP8266 publishes it (QoS 1).
 async fn co2(node: &MqttClient, room: &str, ppm: &str, retain: bool) {
     node.publish(
@@ -100,20 +103,17 @@ async fn co2(node: &MqttClient, room: &str, ppm: &str, retain: bool) {
     .await;
 }
 
-fn text(p: &Publish) -> String {
-    String::from_utf8_lossy(&p.payload).into_owned()
-}
-
 #[tokio::test]
 async fn high_co2_switches_that_rooms_purifier_and_not_the_other() {
-    let b = gateway(&format!("{PURIFIERS}{CO2_RULE}")).await;
+    let marker = marker_rule(Some("300ms"));
+    let b = gateway(&format!("{PURIFIERS}{CO2_RULE}{marker}")).await;
     let mut phone = client(&b, "phone", Some("+/Purifier/state")).await;
     // Both relays start off, retained, so the phone sees them at once.
     let start: Vec<(String, String)> = phone
-        .collect(2, WAIT)
+        .collect(2)
         .await
         .iter()
-        .map(|p| (p.topic.clone(), text(p)))
+        .map(|p| (p.topic.clone(), text(p).to_owned()))
         .collect();
     assert!(start.contains(&("Kitchen/Purifier/state".into(), "OFF".into())));
     assert!(start.contains(&("LivingRoom/Purifier/state".into(), "OFF".into())));
@@ -123,24 +123,19 @@ async fn high_co2_switches_that_rooms_purifier_and_not_the_other() {
     co2(&kitchen, "Kitchen", "1250", true).await;
     co2(&living, "LivingRoom", "640", true).await;
 
-    expect_on(&mut phone, "Kitchen/Purifier/state", "ON").await;
-    assert!(
-        phone.collect(1, QUIET).await.is_empty(),
-        "the living room's purifier stays off"
-    );
+    phone.expect_on("Kitchen/Purifier/state", "ON").await;
+    // The living room's purifier stays off.
+    expect_no_switch_before_marker(&mut phone, &living, "LivingRoom", "OFF").await;
 
     // Inside the hysteresis band nothing changes; below 800 the kitchen's purifier goes off.
     co2(&kitchen, "Kitchen", "900", true).await;
-    assert!(
-        phone.collect(1, QUIET).await.is_empty(),
-        "900 is in the band"
-    );
+    expect_no_switch_before_marker(&mut phone, &kitchen, "Kitchen", "ON").await;
     co2(&kitchen, "Kitchen", "760", true).await;
-    expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
+    phone.expect_on("Kitchen/Purifier/state", "OFF").await;
 
     let mut later = client(&b, "phone-later", Some("+/Purifier/state")).await;
     let states: Vec<String> = later
-        .collect(2, WAIT)
+        .collect(2)
         .await
         .iter()
         .map(|p| format!("{}={}", p.topic, text(p)))
@@ -153,20 +148,16 @@ async fn high_co2_switches_that_rooms_purifier_and_not_the_other() {
 async fn a_reading_that_drops_before_for_elapses_switches_nothing() {
     // A `for` long enough that the two readings always arrive well within it.
     let rule = CO2_RULE.replace("300ms", "2s");
-    let b = gateway(&format!("{PURIFIERS}{rule}")).await;
+    let marker = marker_rule(Some("2s"));
+    let b = gateway(&format!("{PURIFIERS}{rule}{marker}")).await;
     let mut phone = client(&b, "phone", Some("Kitchen/Purifier/state")).await;
-    expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
+    phone.expect_on("Kitchen/Purifier/state", "OFF").await;
     let kitchen = esp_node(&b, "esp-kitchen").await;
     co2(&kitchen, "Kitchen", "1300", false).await;
     co2(&kitchen, "Kitchen", "700", false).await;
-    // Listen past the 2 s: a `for` that was not cancelled would have fired by then.
-    assert!(
-        phone
-            .collect(1, Duration::from_millis(2_500))
-            .await
-            .is_empty(),
-        "the condition stopped holding before 2s: the `for` was cancelled"
-    );
+    // The marker's 2 s run out after the first reading's: a `for` that was not cancelled would
+    // have fired before. The condition stopped holding before 2 s: the `for` was cancelled.
+    expect_no_switch_before_marker(&mut phone, &kitchen, "Kitchen", "OFF").await;
 }
 
 #[tokio::test]
@@ -176,12 +167,11 @@ async fn why_a_rule_fired_is_published_for_phones() {
     let mut phone = client(&b, "phone", Some(&format!("{base}/#"))).await;
     let kitchen = esp_node(&b, "esp-kitchen").await;
     co2(&kitchen, "Kitchen", "1250", false).await;
-    expect_on(&mut phone, &format!("{base}/state"), "ON").await;
-    expect_on(&mut phone, &format!("{base}/active"), r#"[["Kitchen"]]"#).await;
-    let last = match next_on(&mut phone, &format!("{base}/last"), WAIT).await {
-        Some(p) => p,
-        None => panic!("no explanation on {base}/last"),
-    };
+    phone.expect_on(&format!("{base}/state"), "ON").await;
+    phone
+        .expect_on(&format!("{base}/active"), r#"[["Kitchen"]]"#)
+        .await;
+    let last = phone.next_on(&format!("{base}/last")).await;
     let last: Value = serde_json::from_slice(&last.payload).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(last["transition"], "enter");
     assert_eq!(last["captures"][0], "Kitchen");
@@ -194,7 +184,7 @@ async fn why_a_rule_fired_is_published_for_phones() {
 
     // Retained: a phone opening its app later sees why at once.
     let mut later = client(&b, "phone-later", Some(&format!("{base}/state"))).await;
-    let state = expect_on(&mut later, &format!("{base}/state"), "ON").await;
+    let state = later.expect_on(&format!("{base}/state"), "ON").await;
     assert!(state.retain);
 }
 
@@ -202,17 +192,17 @@ async fn why_a_rule_fired_is_published_for_phones() {
 async fn a_phone_toggles_a_relay_through_its_set_topic() {
     let b = gateway(PURIFIERS).await;
     let mut phone = client(&b, "phone", Some("LivingRoom/Purifier/state")).await;
-    expect_on(&mut phone, "LivingRoom/Purifier/state", "OFF").await;
+    phone.expect_on("LivingRoom/Purifier/state", "OFF").await;
     for want in ["ON", "OFF", "ON"] {
         phone
             .publish("LivingRoom/Purifier/set", QoS::AtLeastOnce, false, "TOGGLE")
             .await;
-        expect_on(&mut phone, "LivingRoom/Purifier/state", want).await;
+        phone.expect_on("LivingRoom/Purifier/state", want).await;
     }
     phone
         .publish("LivingRoom/Purifier/set", QoS::AtLeastOnce, false, "off")
         .await;
-    expect_on(&mut phone, "LivingRoom/Purifier/state", "OFF").await;
+    phone.expect_on("LivingRoom/Purifier/state", "OFF").await;
 }
 
 #[tokio::test]
@@ -232,14 +222,14 @@ on_leave = [{ actuator = "hall-light", set = "OFF" }, { log = "door closed after
 "#;
     let b = gateway(rule).await;
     let mut phone = client(&b, "phone", Some("Hall/Light/state")).await;
-    expect_on(&mut phone, "Hall/Light/state", "OFF").await;
+    phone.expect_on("Hall/Light/state", "OFF").await;
     let door = esp_node(&b, "esp-hall").await;
     door.publish("Hall/Door/state", QoS::AtMostOnce, false, "open")
         .await;
-    expect_on(&mut phone, "Hall/Light/state", "ON").await;
+    phone.expect_on("Hall/Light/state", "ON").await;
     door.publish("Hall/Door/state", QoS::AtMostOnce, false, "closed")
         .await;
-    expect_on(&mut phone, "Hall/Light/state", "OFF").await;
+    phone.expect_on("Hall/Light/state", "OFF").await;
 }
 
 #[tokio::test]
@@ -256,19 +246,23 @@ on_enter = { publish = "alerts/{1}", payload = "{1} is offline", qos = 1 }
     let node = esp_node(&b, "esp-attic").await;
     // The node's Wi-Fi drops: its socket dies without DISCONNECT and the broker sends its will.
     drop(node);
-    expect_on(&mut phone, "alerts/esp-attic", "esp-attic is offline").await;
+    phone
+        .expect_on("alerts/esp-attic", "esp-attic is offline")
+        .await;
 }
 
 #[tokio::test]
 async fn reload_keeps_a_pending_for_of_an_unchanged_rule() {
     let slow_rule = CO2_RULE.replace("300ms", "1500ms");
-    let mut b = gateway(&format!("{PURIFIERS}{slow_rule}")).await;
+    let marker = marker_rule(None);
+    let mut b = gateway(&format!("{PURIFIERS}{slow_rule}{marker}")).await;
     let mut phone = client(&b, "phone", Some("Kitchen/Purifier/state")).await;
-    expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
+    phone.expect_on("Kitchen/Purifier/state", "OFF").await;
     let kitchen = esp_node(&b, "esp-kitchen").await;
     co2(&kitchen, "Kitchen", "1250", false).await;
-    // Let the reading reach the rule (its `for` is now pending), then reload with a new rule.
-    assert!(phone.collect(1, QUIET).await.is_empty());
+    // The reading has reached the rule (its `for` is now pending) once the marker, sent after
+    // it, has; nothing switched meanwhile. Then reload with a new rule, and without the marker.
+    expect_no_switch_before_marker(&mut phone, &kitchen, "Kitchen", "OFF").await;
     let extra_rule = r#"
 [[rule]]
 name = "door"
@@ -282,20 +276,20 @@ on_enter = { log = "door open" }
     assert_eq!(summary.kept, vec!["purifier on high co2".to_string()]);
     assert_eq!(summary.added, vec!["door".to_string()]);
     // No new reading arrives: only the kept pending `for` can switch the purifier on.
-    expect_on(&mut phone, "Kitchen/Purifier/state", "ON").await;
+    phone.expect_on("Kitchen/Purifier/state", "ON").await;
     // The node stayed connected through the reload.
     co2(&kitchen, "Kitchen", "700", false).await;
-    expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
+    phone.expect_on("Kitchen/Purifier/state", "OFF").await;
 }
 
 #[tokio::test]
 async fn reload_restarts_a_changed_rule() {
     let mut b = gateway(&format!("{PURIFIERS}{CO2_RULE}")).await;
     let mut phone = client(&b, "phone", Some("Kitchen/Purifier/state")).await;
-    expect_on(&mut phone, "Kitchen/Purifier/state", "OFF").await;
+    phone.expect_on("Kitchen/Purifier/state", "OFF").await;
     let kitchen = esp_node(&b, "esp-kitchen").await;
     co2(&kitchen, "Kitchen", "1250", false).await;
-    expect_on(&mut phone, "Kitchen/Purifier/state", "ON").await;
+    phone.expect_on("Kitchen/Purifier/state", "ON").await;
     // A stricter threshold is a different rule: its state starts afresh, so the same reading
     // (not above 1300) does not enter it, and nothing fires.
     let stricter = CO2_RULE.replace("above = 1000", "above = 1300");
@@ -303,7 +297,7 @@ async fn reload_restarts_a_changed_rule() {
     assert_eq!(summary.changed, vec!["purifier on high co2".to_string()]);
     co2(&kitchen, "Kitchen", "1400", false).await;
     // Entering again publishes ON again (the relay confirms every command).
-    expect_on(&mut phone, "Kitchen/Purifier/state", "ON").await;
+    phone.expect_on("Kitchen/Purifier/state", "ON").await;
 }
 
 #[tokio::test]
@@ -317,12 +311,38 @@ equals = "a"
 on_enter = { publish = "loop/x", payload = "b" }
 on_leave = { publish = "loop/x", payload = "a" }
 "#;
-    let b = gateway(rule).await;
+    // A message on `marker/<n>` makes it publish `<n>` on `loop/marker`.
+    let marker = r#"
+[[rule]]
+name = "marker"
+when = "marker/+"
+equals = "now"
+on_enter = { publish = "loop/marker", payload = "{1}" }
+"#;
+    let b = gateway(&format!("{rule}{marker}")).await;
     let mut watcher = client(&b, "watcher", Some("loop/x")).await;
+    watcher.subscribe("loop/marker", QoS::AtLeastOnce).await;
     watcher
         .publish("loop/x", QoS::AtLeastOnce, false, "a")
         .await;
-    let seen = watcher.collect(10_000, QUIET).await;
+    // The rules take messages in the order the broker routes them, and publish what they
+    // decide before taking the next. A marker sent once the previous one came back is taken
+    // after every loop message that came before that one, so whatever those made the rule
+    // publish arrives before this marker's answer. A round without loop messages: nothing was
+    // left to go on, the loop has stopped.
+    let mut seen = Vec::new();
+    for round in 1.. {
+        let round = round.to_string();
+        watcher
+            .publish(&format!("marker/{round}"), QoS::AtLeastOnce, false, "now")
+            .await;
+        let before = watcher.collect_before("loop/marker", &round).await;
+        if before.is_empty() {
+            break;
+        }
+        seen.extend(before);
+        assert!(seen.len() < 100, "the loop ran on: {} times", seen.len());
+    }
     assert!(
         seen.len() > 10 && seen.len() < 100,
         "the loop ran {} times before it was held back",
@@ -333,5 +353,5 @@ on_leave = { publish = "loop/x", payload = "a" }
     phone
         .publish("other/topic", QoS::AtLeastOnce, false, "hi")
         .await;
-    expect_on(&mut phone, "other/topic", "hi").await;
+    phone.expect_on("other/topic", "hi").await;
 }

@@ -1,11 +1,11 @@
 //! Simulated sensors end to end: the real drivers read simulated chips inside the gateway, and a
 //! phone-like rumqttc client sees what a user would.
 
-use std::time::{Duration, Instant};
+use std::collections::HashSet;
 
-use rumqttc::{Publish, QoS};
+use rumqttc::QoS;
 use serde_json::Value;
-use tests::{mqtt_options, start_gateway, BrokerOptions, MqttClient, TestBroker, GATEWAY_NAME};
+use tests::{client, start_gateway, text, BrokerOptions, MqttClient, TestBroker, GATEWAY_NAME};
 
 async fn gateway(sensors: &str) -> TestBroker {
     start_gateway(BrokerOptions::default(), sensors).await
@@ -17,36 +17,15 @@ async fn phone(b: &TestBroker, filter: &str) -> MqttClient {
         "phone-{}",
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    let (mut c, _) = MqttClient::connect(mqtt_options(b.addr(), &id)).await;
-    c.subscribe(filter, QoS::AtLeastOnce).await;
-    c
+    client(b, &id, Some(filter)).await
 }
 
-/// The next message on `topic` (others are skipped), within `within`.
-async fn next_on(c: &mut MqttClient, topic: &str, within: Duration) -> Option<Publish> {
-    let deadline = Instant::now() + within;
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        let got = c.collect(1, left).await;
-        match got.into_iter().next() {
-            Some(p) if p.topic == topic => return Some(p),
-            Some(_) => {}
-            None => return None,
-        }
-    }
-    None
-}
-
-fn text(p: &Publish) -> String {
-    String::from_utf8_lossy(&p.payload).into_owned()
-}
-
-/// Steers a simulated device the way the demo documents: over MQTT.
+/// Steers a simulated device the way the demo documents: over MQTT. The gateway applies the
+/// commands of one client in the order they were sent.
 async fn sim(c: &MqttClient, sensor: &str, command: &str) {
     let topic = format!("hearth/{GATEWAY_NAME}/sim/{sensor}/set");
     c.publish(&topic, QoS::AtLeastOnce, false, command).await;
 }
-
-const WAIT: Duration = Duration::from_secs(5);
 
 const KITCHEN: &str = r#"
 [[sensor]]
@@ -88,14 +67,14 @@ async fn readings_are_retained_with_units_and_formats() {
         "Kitchen/Fridge/temperature",
     ] {
         let mut c = phone(&b, topic).await;
-        assert!(next_on(&mut c, topic, WAIT).await.is_some(), "{topic}");
+        c.next_on(topic).await;
     }
     let mut later = phone(&b, "+/+/+").await;
-    let got = later.collect(20, Duration::from_millis(500)).await;
+    let got = later.collect_before_marker().await;
     let value = |topic: &str| {
         got.iter()
             .find(|p| p.topic == topic)
-            .map(|p| (text(p), p.retain))
+            .map(|p| (text(p).to_owned(), p.retain))
             .unwrap_or_else(|| panic!("no retained {topic} in {got:?}"))
     };
     assert_eq!(value("Kitchen/Air/temperature"), ("22.5".into(), true));
@@ -116,147 +95,167 @@ async fn readings_are_retained_with_units_and_formats() {
     assert_eq!(doc["unit"], "hPa");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deadband_holds_back_small_changes_and_heartbeat_repeats_unchanged_values() {
-    let b = gateway(
-        r#"
+/// A BME280 whose small moves are held back, and a probe whose unchanged value is repeated.
+const CELLAR: &str = r#"
 [[sensor]]
 name = "probe"
+driver = "bme280"
+bus = "sim"
+topic = "Cellar"
+interval = "100ms"
+deadband = 1.0
+sim = { temperature = 10.0, humidity = 50.0, pressure = 1000.0 }
+
+[[sensor]]
+name = "beat"
 driver = "ds18b20"
 w1 = "sim"
 id = "28-0000000000aa"
-topic = "Cellar"
+topic = "Attic"
 interval = "100ms"
 deadband = 1.0
 heartbeat = "1500ms"
 sim = { temperature = 10.0 }
-"#,
-    )
-    .await;
-    let mut c = phone(&b, "Cellar/temperature").await;
-    let first = next_on(&mut c, "Cellar/temperature", WAIT)
-        .await
-        .expect("first reading");
-    assert_eq!(text(&first), "10.0");
-    sim(&c, "probe", "temperature=10.6").await;
-    // Within the deadband: nothing for well under the heartbeat.
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadband_holds_back_small_changes_and_heartbeat_repeats_unchanged_values() {
+    let b = gateway(CELLAR).await;
+    let mut c = phone(&b, "Cellar/+").await;
+    c.expect_on("Cellar/temperature", "10.0").await;
+    // One command, so one sample sees both moves: the temperature's 0.6 inside the 1.0
+    // deadband, and the humidity's 10 beyond it. The gateway publishes a sample's readings in
+    // order, temperature first, so a published 10.6 would arrive before the humidity.
+    sim(&c, "probe", "temperature=10.6 humidity=60").await;
+    let before = c.collect_before("Cellar/humidity", "60.0").await;
     assert!(
-        next_on(&mut c, "Cellar/temperature", Duration::from_millis(700))
-            .await
-            .is_none(),
-        "a 0.6 move inside a 1.0 deadband was published"
+        !before.iter().any(|p| p.topic == "Cellar/temperature"),
+        "a 0.6 move inside a 1.0 deadband was published: {before:?}"
     );
     sim(&c, "probe", "temperature=11.5").await;
-    let moved = next_on(&mut c, "Cellar/temperature", WAIT)
-        .await
-        .expect("moved");
-    assert_eq!(text(&moved), "11.5");
-    let started = Instant::now();
-    let repeat = next_on(&mut c, "Cellar/temperature", WAIT)
-        .await
-        .expect("heartbeat");
-    assert_eq!(text(&repeat), "11.5");
-    assert!(
-        started.elapsed() >= Duration::from_millis(1000),
-        "repeated after {:?}, before the heartbeat",
-        started.elapsed()
-    );
+    c.expect_on("Cellar/temperature", "11.5").await;
+
+    // Unchanged, so only the heartbeat publishes it again.
+    let mut attic = phone(&b, "Attic/temperature").await;
+    attic.expect_on("Attic/temperature", "10.0").await;
+    attic.expect_on("Attic/temperature", "10.0").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn availability_goes_offline_on_a_fault_and_comes_back() {
     let b = gateway(KITCHEN).await;
     let mut c = phone(&b, "Kitchen/Air/#").await;
-    let online = next_on(&mut c, "Kitchen/Air/status", WAIT)
-        .await
-        .expect("online");
-    assert_eq!(text(&online), "online");
+    c.expect_on("Kitchen/Air/status", "online").await;
     sim(&c, "kitchen-air", "fault=nack").await;
-    let offline = next_on(&mut c, "Kitchen/Air/status", WAIT)
-        .await
-        .expect("offline");
-    assert_eq!(text(&offline), "offline");
+    c.expect_on("Kitchen/Air/status", "offline").await;
     // The other sensors carry on meanwhile.
     let mut other = phone(&b, "Living/Air/temperature").await;
-    assert!(next_on(&mut other, "Living/Air/temperature", WAIT)
-        .await
-        .is_some());
+    other.next_on("Living/Air/temperature").await;
     sim(&c, "kitchen-air", "fault=none temperature=23.5").await;
-    let back = next_on(&mut c, "Kitchen/Air/status", Duration::from_secs(10))
-        .await
-        .expect("online again");
-    assert_eq!(text(&back), "online");
-    let reading = next_on(&mut c, "Kitchen/Air/temperature", WAIT)
-        .await
-        .expect("reading");
-    assert_eq!(text(&reading), "23.5");
+    c.expect_on("Kitchen/Air/status", "online").await;
+    c.expect_on("Kitchen/Air/temperature", "23.5").await;
 }
+
+/// Two probes on one simulated 1-wire bus, read in turn by one thread; the fridge repeats its
+/// value every second.
+const FRIDGE_AND_PANTRY: &str = r#"
+[[sensor]]
+name = "fridge"
+driver = "ds18b20"
+w1 = "sim"
+id = "28-0316a2795bff"
+topic = "Kitchen/Fridge"
+interval = "100ms"
+heartbeat = "1s"
+sim = { temperature = 4.2 }
+
+[[sensor]]
+name = "pantry"
+driver = "ds18b20"
+w1 = "sim"
+id = "28-0316a2795c00"
+topic = "Pantry"
+interval = "100ms"
+sim = { temperature = 15.0 }
+"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_value_is_not_a_fault_but_a_silent_probe_is() {
-    let b = gateway(KITCHEN).await;
-    let mut c = phone(&b, "Kitchen/Fridge/status").await;
-    assert_eq!(
-        text(
-            &next_on(&mut c, "Kitchen/Fridge/status", WAIT)
-                .await
-                .expect("online")
-        ),
-        "online"
-    );
-    sim(&c, "fridge", "fault=stuck").await;
+    let b = gateway(FRIDGE_AND_PANTRY).await;
+    let mut c = phone(&b, "Kitchen/Fridge/#").await;
+    c.subscribe("Pantry/temperature", QoS::AtLeastOnce).await;
+    c.expect_on("Kitchen/Fridge/status", "online").await;
+    // Stuck, the probe keeps answering 4.2 whatever it is told. The pantry's new value shows
+    // the fridge's command applied, and the bus's readings come in the order its thread took
+    // them: the fridge's heartbeats after it were read stuck, the second a second of reads
+    // into the fault.
+    sim(&c, "fridge", "fault=stuck temperature=9.0").await;
+    sim(&c, "pantry", "temperature=16.0").await;
+    let mut before = c.collect_before("Pantry/temperature", "16.0").await;
+    for _ in 0..2 {
+        before.extend(c.collect_before("Kitchen/Fridge/temperature", "4.2").await);
+    }
     assert!(
-        next_on(&mut c, "Kitchen/Fridge/status", Duration::from_secs(1))
-            .await
-            .is_none(),
-        "a stuck value made the probe unavailable"
+        !before.iter().any(|p| p.topic == "Kitchen/Fridge/status"
+            || (p.topic == "Kitchen/Fridge/temperature" && text(p) != "4.2")),
+        "a stuck value made the probe unavailable or moved: {before:?}"
     );
     sim(&c, "fridge", "fault=nack").await;
-    let gone = next_on(&mut c, "Kitchen/Fridge/status", WAIT)
-        .await
-        .expect("offline");
-    assert_eq!(text(&gone), "offline");
+    c.expect_on("Kitchen/Fridge/status", "offline").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gpio_input_edges_are_debounced() {
+    // One thread polls both inputs, and publishes their changes in the order it sees them.
     let b = gateway(
         r#"
 [[sensor]]
 name = "hall-motion"
 driver = "gpio_input"
 pin = "sim"
-debounce = "300ms"
+debounce = "1s"
 topic = "Hall/Motion"
+
+[[sensor]]
+name = "marker"
+driver = "gpio_input"
+pin = "sim"
+debounce = "50ms"
+topic = "Hall/Marker"
 "#,
     )
     .await;
-    let mut c = phone(&b, "Hall/Motion/state").await;
-    let initial = next_on(&mut c, "Hall/Motion/state", WAIT)
+    let mut c = phone(&b, "Hall/+/state").await;
+    let initial: HashSet<(String, String)> = c
+        .collect(2)
         .await
-        .expect("initial state");
-    assert_eq!(text(&initial), "OFF");
-    // A 50 ms blip is a bounce, not motion.
+        .iter()
+        .map(|p| (p.topic.clone(), text(p).to_owned()))
+        .collect();
+    let off = |topic: &str| (topic.to_owned(), "OFF".to_owned());
+    assert_eq!(
+        initial,
+        HashSet::from([off("Hall/Motion/state"), off("Hall/Marker/state")]),
+        "initial states"
+    );
+    // A blip is a bounce, not motion: the motion input is on while the marker input goes on
+    // and holds for its 50 ms, then both go off, all well within the motion's 1 s.
     sim(&c, "hall-motion", "input=on").await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    sim(&c, "marker", "input=on").await;
+    c.expect_nothing_before("Hall/Marker/state", "ON").await;
     sim(&c, "hall-motion", "input=off").await;
+    sim(&c, "marker", "input=off").await;
+    let bounce = c.collect_before("Hall/Marker/state", "OFF").await;
     assert!(
-        next_on(&mut c, "Hall/Motion/state", Duration::from_millis(800))
-            .await
-            .is_none(),
-        "a bounce shorter than the debounce window was published"
+        bounce.is_empty(),
+        "a bounce shorter than the debounce window was published: {bounce:?}"
     );
     sim(&c, "hall-motion", "input=on").await;
-    let on = next_on(&mut c, "Hall/Motion/state", WAIT)
-        .await
-        .expect("ON");
-    assert_eq!(text(&on), "ON");
+    c.expect_nothing_before("Hall/Motion/state", "ON").await;
     // Retained, so a phone opening its dashboard now sees the motion.
     let mut later = phone(&b, "Hall/Motion/state").await;
-    let seen = next_on(&mut later, "Hall/Motion/state", WAIT)
-        .await
-        .expect("retained state");
-    assert_eq!((text(&seen).as_str(), seen.retain), ("ON", true));
+    let seen = later.next_on("Hall/Motion/state").await;
+    assert_eq!((text(&seen), seen.retain), ("ON", true));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,10 +274,7 @@ sim = { co2 = 1234.0 }
     .await;
     let mut c = phone(&b, "Living/AirQuality/co2").await;
     // The SCD4x (and its twin) produce a sample every 5 s after start.
-    let co2 = next_on(&mut c, "Living/AirQuality/co2", Duration::from_secs(12))
-        .await
-        .expect("CO2 reading");
-    assert_eq!(text(&co2), "1234");
+    c.expect_on("Living/AirQuality/co2", "1234").await;
 }
 
 /// What Home Assistant needs to create an entity from a discovery document.
@@ -314,13 +310,23 @@ topic = "Hall/FrontDoor"
 "#
     );
     let b = gateway(&sensors).await;
-    let mut fridge = phone(&b, "Kitchen/Fridge/temperature").await;
-    assert!(next_on(&mut fridge, "Kitchen/Fridge/temperature", WAIT)
-        .await
-        .is_some());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A sensor is announced before its first reading, and so before its status goes online.
+    let mut status = phone(&b, "+/+/status").await;
+    let mut offline: HashSet<&str> = HashSet::from([
+        "Kitchen/Air/status",
+        "Living/Air/status",
+        "Kitchen/Fridge/status",
+        "Attic/Air/status",
+        "Hall/FrontDoor/status",
+    ]);
+    while !offline.is_empty() {
+        let p = status.next().await;
+        if text(&p) == "online" {
+            offline.remove(p.topic.as_str());
+        }
+    }
     let mut ha = phone(&b, "homeassistant/#").await;
-    let docs = ha.collect(100, Duration::from_millis(500)).await;
+    let docs = ha.collect_before_marker().await;
     let find = |topic: &str| -> Value {
         let p = docs.iter().find(|p| p.topic == topic).unwrap_or_else(|| {
             panic!(
@@ -373,7 +379,7 @@ async fn a_sensor_removed_from_the_config_loses_its_entity() {
     let drop = "\n[[sensor]]\nname = \"drop\"\ndriver = \"ds18b20\"\nw1 = \"sim\"\nid = \"28-0000000000a2\"\ntopic = \"B\"\ninterval = \"100ms\"\n";
     let mut first = start_gateway_in(&state, &format!("{keep}{drop}")).await;
     let mut c = phone(&first, "homeassistant/sensor/#").await;
-    let announced = c.collect(2, WAIT).await;
+    let announced = c.collect(2).await;
     assert_eq!(announced.len(), 2, "{announced:?}");
     first.stop().await;
 
@@ -383,14 +389,13 @@ async fn a_sensor_removed_from_the_config_loses_its_entity() {
     // sensor's entity and repeats the others.
     ha.publish("homeassistant/status", QoS::AtLeastOnce, false, "online")
         .await;
-    let removed = next_on(
-        &mut ha,
-        "homeassistant/sensor/hearth_test/drop_temperature/config",
-        WAIT,
-    )
-    .await
-    .expect("empty document for the removed sensor");
-    assert!(removed.payload.is_empty());
+    let removed = ha
+        .next_on("homeassistant/sensor/hearth_test/drop_temperature/config")
+        .await;
+    assert!(
+        removed.payload.is_empty(),
+        "empty document for the removed sensor"
+    );
     let _ = std::fs::remove_dir_all(&state);
 }
 
@@ -414,12 +419,7 @@ interval = "100ms"
     ))
     .await;
     let mut c = phone(&b, "Absent/Air/status").await;
-    let status = next_on(&mut c, "Absent/Air/status", WAIT)
-        .await
-        .expect("status");
-    assert_eq!(text(&status), "offline");
+    c.expect_on("Absent/Air/status", "offline").await;
     let mut other = phone(&b, "Kitchen/Air/temperature").await;
-    assert!(next_on(&mut other, "Kitchen/Air/temperature", WAIT)
-        .await
-        .is_some());
+    other.next_on("Kitchen/Air/temperature").await;
 }

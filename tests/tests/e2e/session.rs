@@ -1,8 +1,6 @@
 //! Persistent sessions (clean session 0): queueing, resumption, redelivery.
 
-use tests::{
-    encode, payloads, start_broker, BrokerOptions, Connect, Packet, RawClient, QUIET, WAIT,
-};
+use tests::{encode, payloads, start_broker, BrokerOptions, Connect, Packet, RawClient, WAIT};
 
 fn persistent(id: &str) -> Connect {
     Connect::new(id).clean_session(false)
@@ -33,7 +31,7 @@ async fn offline_qos1_messages_are_queued_and_delivered_in_order() {
 
     let (mut sub, present) = RawClient::connect_with(b.addr(), &persistent("sess")).await;
     assert!(present, "session present (MQTT-3.2.2-2)");
-    let got = payloads(&sub.collect(101, QUIET).await);
+    let got = payloads(&sub.collect_before_marker().await);
     let want: Vec<String> = (0..100).map(|i| i.to_string()).collect();
     assert_eq!(got, want, "all 100, in order");
 }
@@ -63,13 +61,13 @@ async fn clean_session_discards_persistent_session() {
 
     let (mut clean, present) = RawClient::connect_with(b.addr(), &Connect::new("gone")).await;
     assert!(!present, "clean session: session present 0 (MQTT-3.2.2-1)");
-    clean.expect_silence(QUIET).await;
+    clean.expect_nothing_before_marker().await;
     clean.disconnect().await;
 
     let (mut again, present) = RawClient::connect_with(b.addr(), &persistent("gone")).await;
     assert!(!present, "the clean session must not have been kept");
     publish_n(&b, "s/gone", 1).await;
-    again.expect_silence(QUIET).await;
+    again.expect_nothing_before_marker().await;
 }
 
 // The offline queue is bounded by max_queued_messages (plus what may be
@@ -87,7 +85,7 @@ async fn offline_queue_is_bounded_and_broker_keeps_working() {
 
     let (mut sub, present) = RawClient::connect_with(b.addr(), &persistent("bounded")).await;
     assert!(present);
-    let got = sub.collect(50, QUIET).await;
+    let got = sub.collect_before_marker().await;
     assert!(got.len() <= bound, "delivered {} > {bound}", got.len());
 
     let mut publ = RawClient::connect(b.addr(), "after").await;
@@ -117,7 +115,7 @@ async fn unacked_qos1_is_redelivered_with_dup_after_reconnect() {
     assert!(again.dup, "DUP=1 on redelivery (MQTT-3.3.1-1)");
     assert_eq!((again.pkid, &again.payload), (first.pkid, &first.payload));
     sub.send(&encode::puback(again.pkid)).await;
-    sub.expect_silence(QUIET).await;
+    sub.expect_nothing_before_marker().await;
 }
 
 // MQTT-4.4.0-1: after PUBREC was received but PUBCOMP not, the server
@@ -139,5 +137,5 @@ async fn pending_pubrel_is_resent_after_reconnect() {
     assert!(present);
     assert_eq!(sub.recv().await, Packet::PubRel(p.pkid), "PUBREL resent");
     sub.send(&encode::pubcomp(p.pkid)).await;
-    sub.expect_silence(QUIET).await;
+    sub.expect_nothing_before_marker().await;
 }

@@ -2,13 +2,12 @@
 //! discovery, and a client reading the documents as Home Assistant does can switch the relay.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use rumqttc::{Publish, QoS};
 use serde_json::Value;
-use tests::{start_gateway, start_gateway_with_state, BrokerOptions, MqttClient, TestBroker, WAIT};
-
-use super::actuators::{client, next, text};
+use tests::{
+    client, start_gateway, start_gateway_with_state, text, BrokerOptions, MqttClient, TestBroker,
+};
 
 const FAN: &str = "\n[[actuator]]\nname = \"bath-fan\"\ntopic = \"Bath/Fan\"\npin = \"sim\"\n";
 const LAMP: &str = "\n[[actuator]]\nname = \"hall lamp\"\ntopic = \"Hall/Lamp\"\npin = \"sim\"\n";
@@ -35,7 +34,7 @@ fn field<'a>(doc: &'a Value, key: &str) -> &'a str {
 async fn home_assistant_finds_the_relay_as_a_switch_and_switches_it() {
     let b = start_gateway(BrokerOptions::default(), FAN).await;
     let mut ha = home_assistant(&b, "ha").await;
-    let announced = next(&mut ha).await;
+    let announced = ha.next().await;
     assert_eq!(
         (announced.topic.as_str(), announced.retain),
         (FAN_CONFIG, true)
@@ -44,7 +43,7 @@ async fn home_assistant_finds_the_relay_as_a_switch_and_switches_it() {
     assert_eq!(doc["availability"][0]["topic"], "hearth/test/status");
 
     let mut states = client(&b, "ha-states", Some(field(&doc, "state_topic"))).await;
-    assert_eq!(text(&next(&mut states).await), field(&doc, "state_off"));
+    assert_eq!(text(&states.next().await), field(&doc, "state_off"));
     states
         .publish(
             field(&doc, "command_topic"),
@@ -53,27 +52,27 @@ async fn home_assistant_finds_the_relay_as_a_switch_and_switches_it() {
             field(&doc, "payload_on"),
         )
         .await;
-    assert_eq!(text(&next(&mut states).await), field(&doc, "state_on"));
+    assert_eq!(text(&states.next().await), field(&doc, "state_on"));
 
     // Home Assistant restarted: its birth message brings the document again.
     ha.publish("homeassistant/status", QoS::AtLeastOnce, false, "online")
         .await;
-    assert_eq!(next(&mut ha).await.topic, FAN_CONFIG);
+    assert_eq!(ha.next().await.topic, FAN_CONFIG);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_removed_by_a_reload_loses_its_switch() {
     let mut b = start_gateway(BrokerOptions::default(), &format!("{FAN}{LAMP}")).await;
     let mut ha = home_assistant(&b, "ha").await;
-    assert_eq!(ha.collect(2, WAIT).await.len(), 2, "both announced");
+    assert_eq!(ha.collect(2).await.len(), 2, "both announced");
 
     b.reload(FAN).await;
-    let cleared = next(&mut ha).await;
+    let cleared = ha.next().await;
     assert_eq!(cleared.topic, LAMP_CONFIG);
     assert!(cleared.payload.is_empty(), "{}", text(&cleared));
     let mut later = home_assistant(&b, "ha-later").await;
     let retained: Vec<String> = later
-        .collect(2, Duration::from_millis(500))
+        .collect_before_marker()
         .await
         .into_iter()
         .map(|p| p.topic)
@@ -91,15 +90,15 @@ async fn a_relay_removed_between_runs_loses_its_switch_when_home_assistant_comes
     let mut first =
         start_gateway_with_state(BrokerOptions::default(), &state.0, &format!("{FAN}{LAMP}")).await;
     let mut ha = home_assistant(&first, "ha").await;
-    assert_eq!(ha.collect(2, WAIT).await.len(), 2, "both announced");
+    assert_eq!(ha.collect(2).await.len(), 2, "both announced");
     first.stop().await;
 
     let second = start_gateway_with_state(BrokerOptions::default(), &state.0, FAN).await;
     let mut ha = home_assistant(&second, "ha").await;
-    assert_eq!(next(&mut ha).await.topic, FAN_CONFIG);
+    assert_eq!(ha.next().await.topic, FAN_CONFIG);
     ha.publish("homeassistant/status", QoS::AtLeastOnce, false, "online")
         .await;
-    let again = ha.collect(2, WAIT).await;
+    let again = ha.collect(2).await;
     let cleared = again
         .iter()
         .find(|p| p.topic == LAMP_CONFIG)
@@ -115,9 +114,9 @@ async fn nothing_is_announced_with_discovery_off() {
     )
     .await;
     let mut states = client(&b, "states", Some("Bath/Fan/state")).await;
-    assert_eq!(text(&next(&mut states).await), "OFF", "the relay runs");
+    assert_eq!(text(&states.next().await), "OFF", "the relay runs");
     let mut ha = client(&b, "ha", Some("homeassistant/#")).await;
-    let got = ha.collect(1, Duration::from_millis(500)).await;
+    let got = ha.collect_before_marker().await;
     assert!(got.is_empty(), "announced anyway: {got:?}");
 }
 

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use tests::{start_broker, BrokerOptions, Publish, RawClient, TestBroker};
+use tests::{start_broker, BrokerOptions, Publish, RawClient, TestBroker, WAIT};
 use tokio::time::Instant;
 
 const REQUIRED: &[&str] = &[
@@ -24,13 +24,9 @@ async fn broker() -> TestBroker {
 }
 
 /// Reads until every REQUIRED topic was seen in a message accepted by
-/// `keep`, or `within` passes; returns the topics still missing.
-async fn await_topics(
-    c: &mut RawClient,
-    within: Duration,
-    keep: impl Fn(&Publish) -> bool,
-) -> Vec<&'static str> {
-    let deadline = Instant::now() + within;
+/// `keep`, or `WAIT` passes; returns the topics still missing.
+async fn await_topics(c: &mut RawClient, keep: impl Fn(&Publish) -> bool) -> Vec<&'static str> {
+    let deadline = Instant::now() + WAIT;
     let mut seen = HashSet::new();
     while seen.len() < REQUIRED.len() {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -53,28 +49,22 @@ async fn sys_topics_are_published_periodically_and_retained() {
     let b = broker().await;
     let mut sub = RawClient::connect(b.addr(), "sys").await;
     sub.subscribe("$SYS/#", 0).await;
-    let missing = await_topics(&mut sub, Duration::from_secs(3), |_| true).await;
+    let missing = await_topics(&mut sub, |_| true).await;
     assert!(missing.is_empty(), "never published: {missing:?}");
 
     // They are retained: subscribing again (MQTT-3.8.4-3) re-sends each with
     // RETAIN=1 (MQTT-3.3.1-8).
     sub.subscribe("$SYS/#", 0).await;
-    let missing = await_topics(&mut sub, Duration::from_secs(2), |p| p.retain).await;
+    let missing = await_topics(&mut sub, |p| p.retain).await;
     assert!(missing.is_empty(), "not retained: {missing:?}");
 
-    // Periodic: a live uptime update (RETAIN=0) follows within an interval or
-    // two, and the subscriber is still connected.
-    let deadline = Instant::now() + Duration::from_millis(2500);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let p = sub
-            .next_publish(left)
-            .await
-            .expect("no periodic $SYS/broker/uptime update");
-        if p.topic == "$SYS/broker/uptime" && !p.retain {
-            break;
-        }
-    }
+    // Periodic: a live uptime update (RETAIN=0) follows, and the subscriber is
+    // still connected.
+    sub.next_publish_where(
+        |p| p.topic == "$SYS/broker/uptime" && !p.retain,
+        "periodic $SYS/broker/uptime update",
+    )
+    .await;
     sub.ping().await;
 }
 
@@ -84,19 +74,11 @@ async fn sys_clients_connected_counts_a_new_client() {
     let b = broker().await;
     let mut sub = RawClient::connect(b.addr(), "sys").await;
     sub.subscribe(TOPIC, 0).await;
-    let value = |p: Publish| -> u64 { p.payload_str().trim().parse().expect("numeric $SYS value") };
-    let before = value(sub.recv_publish().await);
+    let value =
+        |p: &Publish| -> u64 { p.payload_str().trim().parse().expect("numeric $SYS value") };
+    let before = value(&sub.recv_publish().await);
 
     let _extra = RawClient::connect(b.addr(), "extra").await;
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let p = sub
-            .next_publish(left)
-            .await
-            .expect("clients/connected never rose");
-        if value(p) > before {
-            break;
-        }
-    }
+    sub.next_publish_where(|p| value(p) > before, "rise of clients/connected")
+        .await;
 }

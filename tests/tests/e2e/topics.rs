@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tests::{encode, start_broker, BrokerOptions, Packet, RawClient, GATEWAY_STATUS_TOPIC, QUIET};
+use tests::{encode, start_broker, BrokerOptions, Packet, RawClient, GATEWAY_STATUS_TOPIC, WAIT};
 use tokio::task::JoinSet;
 
 const TOPICS: &[&str] = &["a", "a/b", "a/b/c", "a/c", "a//b", "b", "/x", "x/", "/"];
@@ -41,7 +41,7 @@ async fn wildcard_matching_table() {
     for (mut sub, (filter, want)) in subs.into_iter().zip(MATCHES) {
         tasks.spawn(async move {
             let mut got: Vec<String> = sub
-                .collect(TOPICS.len() + 1, QUIET)
+                .collect_before_marker()
                 .await
                 .into_iter()
                 .map(|p| p.topic)
@@ -84,13 +84,14 @@ async fn dollar_topics_are_not_matched_by_leading_wildcards() {
     publ.publish("$foo/bar", "live", 1, false).await;
     publ.publish("x/bar", "control", 1, false).await;
 
-    // Long enough for at least one $SYS update to have been published.
-    let mut tasks = JoinSet::new();
+    // A $SYS update routed after those subscriptions: a live one (RETAIN=0) that reaches a
+    // `$SYS/#` subscriber subscribed after them.
+    let mut sys = RawClient::connect(b.addr(), "sys").await;
+    sys.subscribe("$SYS/#", 0).await;
+    sys.next_publish_where(|p| !p.retain, "live $SYS update")
+        .await;
     for (filter, mut sub) in subs {
-        tasks.spawn(async move { (filter, sub.collect(100, Duration::from_millis(1500)).await) });
-    }
-    while let Some(result) = tasks.join_next().await {
-        let (filter, got) = result.expect("collector task");
+        let got = sub.collect_before_marker().await;
         let dollar: Vec<_> = got.iter().filter(|p| p.topic.starts_with('$')).collect();
         assert!(dollar.is_empty(), "{filter:?} matched $ topics: {dollar:?}");
         if *filter != "+/broker/#" {
@@ -115,16 +116,13 @@ async fn dollar_topics_are_matched_by_explicit_filters() {
 
     let mut sys = RawClient::connect(b.addr(), "sys").await;
     sys.subscribe("$SYS/#", 0).await;
-    let p = sys
-        .next_publish(Duration::from_secs(3))
-        .await
-        .expect("a $SYS message");
+    let p = sys.next_publish(WAIT).await.expect("a $SYS message");
     assert!(p.topic.starts_with("$SYS/"), "{p:?}");
 
     for (i, filter) in ["$foo/#", "$foo/+", "$foo/bar"].iter().enumerate() {
         let mut sub = RawClient::connect(b.addr(), &format!("foo{i}")).await;
         sub.subscribe(filter, 0).await;
-        let p = sub.next_publish(Duration::from_secs(2)).await;
+        let p = sub.next_publish(WAIT).await;
         assert_eq!(
             p.map(|p| p.topic),
             Some("$foo/bar".into()),
@@ -146,7 +144,7 @@ async fn invalid_filter_fails_alone(bad: &str) {
     publ.publish("ok/1", "one", 1, false).await;
     publ.publish("ok/2", "two", 1, false).await;
     let got: Vec<String> = sub
-        .collect(3, QUIET)
+        .collect_before_marker()
         .await
         .into_iter()
         .map(|p| p.topic)
@@ -192,11 +190,11 @@ async fn unsubscribe_stops_delivery() {
     let mut publ = RawClient::connect(b.addr(), "pub").await;
     publ.publish("u/t", "before", 1, false).await;
     assert_eq!(
-        sub.next_publish(QUIET * 10).await.map(|p| p.payload),
+        sub.next_publish(WAIT).await.map(|p| p.payload),
         Some(b"before".to_vec())
     );
 
     sub.unsubscribe("u/t").await;
     publ.publish("u/t", "after", 1, false).await;
-    sub.expect_silence(QUIET).await;
+    sub.expect_nothing_before_marker().await;
 }
