@@ -31,8 +31,14 @@ pub enum Command {
     RuleConfig {
         #[arg(long, default_value_t = 10_000)]
         filler: usize,
+        /// Rooms, each with its own relay, that `rule-latency` takes in turn.
+        #[arg(long, default_value_t = ROOMS)]
+        rooms: usize,
     },
 }
+
+/// Rooms of `rule-config` and `rule-latency`: 2,000 samples over 200 rooms are 10 per room.
+pub const ROOMS: usize = 200;
 
 #[derive(Args, Debug)]
 pub struct RuleLatencyArgs {
@@ -40,12 +46,17 @@ pub struct RuleLatencyArgs {
     pub host: String,
     #[arg(long, default_value_t = 1883)]
     pub port: u16,
-    /// Where readings are published.
-    #[arg(long, default_value = "Bench/AirQuality/co2")]
+    /// Where readings are published; `{room}` is each room in turn (`Bench0`, `Bench1`...).
+    #[arg(long, default_value = "{room}/AirQuality/co2")]
     pub input: String,
     /// Where the rule's action arrives (a relay's state, or a published command).
-    #[arg(long, default_value = "Bench/Purifier/state")]
+    #[arg(long, default_value = "{room}/Purifier/state")]
     pub output: String,
+    /// Rooms taken in turn, as many as `rule-config --rooms` made: the gateway holds back a
+    /// rule that fires more than 20 times for one room in 10 s, as a rule triggering itself
+    /// would, so the readings are spread over rooms to stay below that.
+    #[arg(long, default_value_t = ROOMS)]
+    pub rooms: usize,
     /// A reading that enters the rule, and the payload its action publishes.
     #[arg(long, default_value = "1200")]
     pub high: String,

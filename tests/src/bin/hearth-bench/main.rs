@@ -45,8 +45,8 @@ fn main() -> Result<()> {
         Command::Compare(args) => runtime(args.load.threads)?.block_on(compare::run_all(args)),
         Command::SensorLatency(args) => runtime(1)?.block_on(sensor_latency::run(args)),
         Command::RuleLatency(args) => runtime(1)?.block_on(rule_latency::run(args)),
-        Command::RuleConfig { filler } => {
-            print!("{}", rule_latency::config(filler));
+        Command::RuleConfig { filler, rooms } => {
+            print!("{}", rule_latency::config(filler, rooms));
             Ok(())
         }
     }

@@ -1,7 +1,7 @@
 //! `hearth-bench rule-latency`: from a reading published by a node to the rule's action arriving
 //! at a subscriber, through a running gateway's broker, rule engine and (optionally) a relay.
-//! Readings alternate between one that enters the rule and one that leaves it, so every
-//! reading causes exactly one action.
+//! Readings go to each room in turn, alternating per room between one that enters the rule
+//! and one that leaves it, so every reading causes exactly one action.
 
 use std::time::{Duration, Instant};
 
@@ -20,8 +20,9 @@ pub async fn run(args: RuleLatencyArgs) -> Result<()> {
         payload_len: 256,
     };
     let (client, mut events) = client(&endpoint, "hearth-bench-rule-latency", 10, 100);
+    let rooms = args.rooms.max(1);
     client
-        .subscribe(&args.output, QoS::AtMostOnce)
+        .subscribe(args.output.replace("{room}", "+"), QoS::AtMostOnce)
         .await
         .context("queueing SUBSCRIBE")?;
     // The retained state arrives first; settle before timing anything.
@@ -29,17 +30,20 @@ pub async fn run(args: RuleLatencyArgs) -> Result<()> {
     let mut latencies = Histogram::<u64>::new(3).context("histogram")?;
     let mut missed = 0;
     for i in 0..args.samples {
-        let (reading, expected) = match i % 2 {
+        let room = format!("Bench{}", i % rooms as u64);
+        let (reading, expected) = match (i / rooms as u64) % 2 {
             0 => (&args.high, &args.on),
             _ => (&args.low, &args.off),
         };
+        let input = args.input.replace("{room}", &room);
+        let output = args.output.replace("{room}", &room);
         let sent = Instant::now();
         client
-            .publish(&args.input, QoS::AtLeastOnce, false, reading.clone())
+            .publish(&input, QoS::AtLeastOnce, false, reading.clone())
             .await
             .context("queueing the reading")?;
         let timeout = Duration::from_secs(args.timeout);
-        let arrived = time_until(&mut events, sent, timeout, &args.output, |payload| {
+        let arrived = time_until(&mut events, sent, timeout, &output, |payload| {
             payload == expected.as_bytes()
         })
         .await?;
@@ -49,17 +53,23 @@ pub async fn run(args: RuleLatencyArgs) -> Result<()> {
         }
     }
     println!(
-        "{} readings on {} -> actions on {}, {missed} not seen within {} s",
+        "{} readings on {} -> actions on {}, over {rooms} rooms, {missed} not seen within {} s",
         args.samples, args.input, args.output, args.timeout
     );
     report("reading -> action latency", &latencies, 3);
     Ok(())
 }
 
-/// The gateway configuration `rule-latency` expects (`hearth-bench rule-config`): one relay
-/// switched by one rule, beside `filler` rules with wildcards that nothing here enters.
-pub fn config(filler: usize) -> String {
+/// The gateway configuration `rule-latency` expects (`hearth-bench rule-config`): one rule
+/// switching a relay in each of `rooms` rooms, beside `filler` rules with wildcards that
+/// nothing here enters.
+pub fn config(filler: usize, rooms: usize) -> String {
     let mut text = String::from(GATEWAY);
+    for room in 0..rooms.max(1) {
+        text.push_str(&format!(
+            "\n[[actuator]]\nname = \"bench-purifier-{room}\"\ntopic = \"Bench{room}/Purifier\"\npin = \"sim\"\n"
+        ));
+    }
     for i in 0..filler {
         let when = match i % 4 {
             0 => format!("+/Room{i}/co2"),
@@ -85,11 +95,6 @@ discovery = false
 
 [rules]
 explain = false
-
-[[actuator]]
-name = "bench-purifier"
-topic = "Bench/Purifier"
-pin = "sim"
 
 [[rule]]
 name = "bench purifier"
