@@ -6,6 +6,7 @@ use std::str::FromStr;
 use thiserror::Error;
 
 use super::settings::Switch;
+use crate::config::excerpt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -36,7 +37,8 @@ impl FromStr for Command {
             "on" | "1" | "true" => Ok(Command::On),
             "off" | "0" | "false" => Ok(Command::Off),
             "toggle" => Ok(Command::Toggle),
-            _ => Err(BadCommand(s.to_string())),
+            // Quoted in a log line, so at most a short prefix of what could be a 1 MiB payload.
+            _ => Err(BadCommand(excerpt(s).into_owned())),
         }
     }
 }
@@ -89,6 +91,16 @@ mod tests {
             text.contains("\"maybe\"") && text.contains("ON, OFF or TOGGLE"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_huge_bad_payload_is_quoted_only_in_part() {
+        let huge = "x".repeat(100_000);
+        let Err(e) = huge.parse::<Command>() else {
+            panic!("a huge payload parsed");
+        };
+        let text = e.to_string();
+        assert!(text.len() < 200 && text.contains("x…"), "{text}");
     }
 
     #[test]

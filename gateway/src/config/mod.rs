@@ -22,7 +22,9 @@ pub use rule::RuleOptions;
 use crate::actuators::settings::ActuatorSettings;
 use crate::sensors::settings::SensorSettings;
 use ::broker::BrokerSettings;
-use error::{excerpt, ErrorSink};
+/// Also for messages that quote an MQTT payload, which can be as large as a packet.
+pub(crate) use error::excerpt;
+use error::ErrorSink;
 use reader::TableReader;
 use rules::spec::RuleSpec;
 
