@@ -8,6 +8,7 @@ use drivers::sim::Fault;
 use drivers::Quantity;
 
 use super::device::SimControl;
+use crate::config::excerpt;
 
 pub fn command_filter(gateway_name: &str) -> String {
     format!("hearth/{gateway_name}/sim/+/set")
@@ -33,9 +34,10 @@ pub fn apply(device: &mut SimDevice, payload: &str) -> Result<(), String> {
     for item in payload.split([' ', ',', ';']).filter(|s| !s.is_empty()) {
         let (key, value) = item
             .split_once('=')
-            .ok_or_else(|| format!("\"{item}\" is not key=value"))?;
+            .ok_or_else(|| format!("\"{}\" is not key=value", excerpt(item)))?;
         match key {
-            "fault" => set_fault(&device.control, value.parse::<Fault>()?)?,
+            // Every fault name is short, so its excerpt parses alike, and the error quotes no more.
+            "fault" => set_fault(&device.control, excerpt(value).parse::<Fault>()?)?,
             "input" => match &device.control {
                 SimControl::Pin(pin) => pin.set_level(matches!(
                     value.to_ascii_lowercase().as_str(),
@@ -45,11 +47,11 @@ pub fn apply(device: &mut SimDevice, payload: &str) -> Result<(), String> {
             },
             name => {
                 let q = Quantity::from_name(name).ok_or_else(|| {
-                    format!("unknown key \"{name}\"; use fault, input, temperature, humidity, pressure or co2")
+                    format!("unknown key \"{}\"; use fault, input, temperature, humidity, pressure or co2", excerpt(name))
                 })?;
                 let v: f64 = value
                     .parse()
-                    .map_err(|_| format!("\"{value}\" is not a number"))?;
+                    .map_err(|_| format!("\"{}\" is not a number", excerpt(value)))?;
                 device.values.insert(q, v);
             }
         }
@@ -116,5 +118,14 @@ mod tests {
         assert!(apply(&mut device, "fault=nack").is_err());
         assert!(apply(&mut device, "warmth=3").is_err());
         assert!(apply(&mut device, "temperature").is_err());
+        for huge in [
+            "x".repeat(100_000),
+            format!("fault={}", "x".repeat(100_000)),
+            format!("temperature={}", "x".repeat(100_000)),
+            format!("{}=1", "x".repeat(100_000)),
+        ] {
+            let e = apply(&mut device, &huge).expect_err("not a command");
+            assert!(e.len() < 200 && e.contains('…'), "{e}");
+        }
     }
 }
