@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::DiscoverySettings;
 use crate::status;
-use broker::{BrokerHandle, QoS, Subscription};
+use broker::{BrokerHandle, Message, QoS, Subscription};
 
 /// What Home Assistant shows as the gateway device's maker and model.
 const MANUFACTURER: &str = "Hearth";
@@ -38,7 +38,8 @@ impl Node {
         }
     }
 
-    /// Home Assistant's birth topic: it publishes `online` there whenever it (re)connects.
+    /// Home Assistant's birth topic: it publishes `online` there whenever it (re)connects
+    /// ([`is_birth`]).
     pub fn birth_topic(&self) -> String {
         format!("{}/status", self.prefix)
     }
@@ -113,6 +114,12 @@ impl Node {
     }
 }
 
+/// Whether a message on the birth topic says Home Assistant (re)connected, and so wants every
+/// discovery document again; its last will there is `offline`.
+pub fn is_birth(message: &Message) -> bool {
+    &message.payload[..] == b"online"
+}
+
 /// Announces the gateway's own device now and again whenever Home Assistant comes online.
 pub struct GatewayAnnouncer {
     task: JoinHandle<()>,
@@ -163,7 +170,7 @@ async fn reannounce_gateway(
         tokio::select! {
             _ = shutdown.cancelled() => break,
             message = births.recv() => match message {
-                Some(m) if &m.payload[..] == b"online" => {
+                Some(m) if is_birth(&m) => {
                     debug!("Home Assistant came online; announcing the gateway again");
                     publish_document(&broker, &topic, &doc).await;
                 }
@@ -285,6 +292,21 @@ mod tests {
         assert_eq!(device["model"], "Hearth gateway");
         assert_eq!(device["sw_version"], env!("CARGO_PKG_VERSION"));
         assert!(device.get("via_device").is_none(), "{device}");
+    }
+
+    #[test]
+    fn only_online_on_the_birth_topic_is_a_birth() {
+        let on_birth_topic = |payload: &str| {
+            Message::new(
+                "homeassistant/status",
+                payload.as_bytes().to_vec(),
+                QoS::AtLeastOnce,
+                false,
+            )
+        };
+        assert!(is_birth(&on_birth_topic("online")));
+        assert!(!is_birth(&on_birth_topic("offline")));
+        assert!(!is_birth(&on_birth_topic("")));
     }
 
     #[test]

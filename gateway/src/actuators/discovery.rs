@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::settings::{ActuatorSettings, Switch};
 use crate::config::DiscoverySettings;
-use crate::homeassistant::{clear_documents, id_safe, publish_document, Memory, Node};
+use crate::homeassistant::{clear_documents, id_safe, is_birth, publish_document, Memory, Node};
 use broker::{BrokerHandle, QoS, Subscription};
 
 /// Remembers which switches were announced, across restarts, in this file of the state dir
@@ -161,7 +161,7 @@ impl SwitchDiscovery {
                     self.sync(&actuators, &broker).await;
                 }
                 Some(message) = births.recv() => {
-                    if &message.payload[..] == b"online" {
+                    if is_birth(&message) {
                         self.reannounce(&broker).await;
                     }
                 }

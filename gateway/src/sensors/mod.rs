@@ -29,6 +29,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::homeassistant;
 use crate::hw::gpio::{self, AnyInputPin};
 use broker::{BrokerHandle, QoS, Subscription};
 use device::{SimBuses, SimControl};
@@ -251,7 +252,7 @@ impl PublishingTask {
                 }
                 Some(message) = next_message(&mut commands) => self.command(&message.topic, &message.payload),
                 Some(message) = next_message(&mut births) => {
-                    if &message.payload[..] == b"online" {
+                    if homeassistant::is_birth(&message) {
                         self.reannounce().await;
                     }
                 }
