@@ -240,6 +240,13 @@ impl MqttClient {
         self.collect_before(&topic, &payload).await
     }
 
+    /// The topics of the messages before a marker, in order (see
+    /// [`MqttClient::collect_before_marker`]).
+    pub async fn topics_before_marker(&mut self) -> Vec<String> {
+        let got = self.collect_before_marker().await;
+        got.into_iter().map(|p| p.topic).collect()
+    }
+
     /// Asserts the broker sent this client nothing more: nothing arrives before a marker (see
     /// [`MqttClient::collect_before_marker`]).
     pub async fn expect_nothing_before_marker(&mut self) {

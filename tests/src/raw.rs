@@ -325,6 +325,13 @@ impl RawClient {
         }
     }
 
+    /// The topics of the messages before a marker, in order (see
+    /// [`RawClient::collect_before_marker`]).
+    pub async fn topics_before_marker(&mut self) -> Vec<String> {
+        let got = self.collect_before_marker().await;
+        got.into_iter().map(|p| p.topic).collect()
+    }
+
     /// Asserts the broker sent this client nothing more and kept it connected: nothing
     /// arrives before a marker (see [`RawClient::collect_before_marker`]).
     pub async fn expect_nothing_before_marker(&mut self) {

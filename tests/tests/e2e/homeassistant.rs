@@ -162,12 +162,7 @@ async fn the_gateway_is_not_announced_with_discovery_off() {
     }
     let mut ha = client(&b, "ha", Some("homeassistant/#")).await;
     ha.publish(BIRTH, QoS::AtLeastOnce, false, "online").await;
-    let before_marker: Vec<String> = ha
-        .collect_before_marker()
-        .await
-        .into_iter()
-        .map(|p| p.topic)
-        .collect();
+    let before_marker: Vec<String> = ha.topics_before_marker().await;
     assert_eq!(
         before_marker,
         [BIRTH],

@@ -71,12 +71,7 @@ async fn a_relay_removed_by_a_reload_loses_its_switch() {
     assert_eq!(cleared.topic, LAMP_CONFIG);
     assert!(cleared.payload.is_empty(), "{}", text(&cleared));
     let mut later = home_assistant(&b, "ha-later").await;
-    let retained: Vec<String> = later
-        .collect_before_marker()
-        .await
-        .into_iter()
-        .map(|p| p.topic)
-        .collect();
+    let retained: Vec<String> = later.topics_before_marker().await;
     assert_eq!(
         retained,
         [FAN_CONFIG],
