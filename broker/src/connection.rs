@@ -2,22 +2,20 @@
 //! writer that encodes what the router sends back. A malformed packet, a protocol violation or
 //! a silent client ends this connection only.
 
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use log::{debug, info};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::codec::{self, encode_publish, Connack, ConnectReturnCode, DecodeError, Packet};
 use super::counters::Counters;
-use super::event::{CloseReason, Event};
+use super::event::{ClientIdentity, CloseReason, Event};
+use super::listener::Origin;
 use super::outbox::{self, ConnHandle, Outgoing, WriterSide};
 use super::session::ConnId;
 
@@ -32,14 +30,18 @@ pub(crate) struct ConnContext {
 /// Written in one go once this much is buffered, so one busy client cannot starve the socket.
 const WRITE_BATCH: usize = 64 * 1024;
 
-pub(crate) async fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
+/// Serves one client over any byte stream (TCP, TLS, WebSocket), from its CONNECT to its end.
+pub(crate) async fn serve<R, W>(
+    mut reader: R,
+    mut writer: W,
+    origin: Origin,
     conn: ConnId,
     ctx: Arc<ConnContext>,
-) {
-    let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
+) where
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let peer = origin.peer;
     let mut buf = BytesMut::with_capacity(4096);
 
     let first = tokio::time::timeout(
@@ -92,9 +94,15 @@ pub(crate) async fn serve(
         "CONNECT from {peer} client={} conn={conn}",
         connect.client_id
     );
+    let identity = ClientIdentity {
+        peer,
+        listener: origin.listener.name.clone(),
+        username: connect.username.as_deref().map(Arc::from),
+    };
     let event = Event::Connect {
         conn,
         connect,
+        identity,
         handle: handle.clone(),
     };
     if ctx.events.send(event).await.is_err() {
@@ -114,8 +122,8 @@ pub(crate) async fn serve(
 }
 
 /// Forwards packets until the connection ends, and says why it ended.
-async fn read_loop(
-    reader: &mut OwnedReadHalf,
+async fn read_loop<R: AsyncRead + Unpin>(
+    reader: &mut R,
     buf: &mut BytesMut,
     ctx: &ConnContext,
     conn: ConnId,
@@ -170,8 +178,8 @@ async fn maybe_timeout<F: std::future::Future>(limit: Option<Duration>, f: F) ->
 }
 
 /// Reads until one whole packet is buffered. `Ok(None)` is a clean end of stream.
-async fn read_packet(
-    reader: &mut OwnedReadHalf,
+async fn read_packet<R: AsyncRead + Unpin>(
+    reader: &mut R,
     buf: &mut BytesMut,
     ctx: &ConnContext,
 ) -> Result<Option<Packet>, DecodeErrorOr> {
@@ -238,7 +246,11 @@ impl std::fmt::Display for DecodeErrorOr {
     }
 }
 
-async fn write_loop(mut writer: OwnedWriteHalf, mut side: WriterSide, counters: Arc<Counters>) {
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    mut side: WriterSide,
+    counters: Arc<Counters>,
+) {
     let mut buf = BytesMut::with_capacity(8 * 1024);
     loop {
         let first = tokio::select! {
@@ -255,9 +267,10 @@ async fn write_loop(mut writer: OwnedWriteHalf, mut side: WriterSide, counters: 
                 Err(_) => break,
             }
         }
+        // A TLS or WebSocket stream holds bytes until flushed; TCP's flush is free.
         let written = tokio::select! {
             _ = side.abort.cancelled() => break,
-            result = writer.write_all(&buf) => result,
+            result = async { writer.write_all(&buf).await?; writer.flush().await } => result,
         };
         if written.is_err() {
             break;

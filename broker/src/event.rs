@@ -1,5 +1,8 @@
 //! What connections and in-process clients tell the router.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot};
 
 use super::codec::{Connect, Packet, QoS};
@@ -11,6 +14,7 @@ pub(crate) enum Event {
     Connect {
         conn: ConnId,
         connect: Connect,
+        identity: ClientIdentity,
         handle: ConnHandle,
     },
     Packet {
@@ -33,6 +37,17 @@ pub(crate) enum Event {
     Ping(oneshot::Sender<()>),
     /// Publish the wills still due, close every connection, and stop.
     Shutdown,
+}
+
+/// Who a network client is, once its CONNECT has been authenticated: what its logs and its
+/// access rights are about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClientIdentity {
+    pub peer: SocketAddr,
+    /// The listener it came in on.
+    pub listener: Arc<str>,
+    /// The user it authenticated as (or its certificate's name), if any.
+    pub username: Option<Arc<str>>,
 }
 
 /// Why a connection ended; everything but `Disconnected` publishes the will.

@@ -28,7 +28,6 @@ use std::time::Duration;
 
 use log::{info, warn};
 use thiserror::Error;
-use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -39,7 +38,7 @@ pub use local::{BrokerHandle, LocalError, Subscription};
 pub use message::Message;
 /// MQTT topic names and filters: the rules the router and the rule engine share.
 pub use mqtt_topic as topic;
-pub use settings::BrokerSettings;
+pub use settings::{BrokerSettings, ListenerKind, ListenerSettings, TlsSettings, DEFAULT_WS_PATH};
 
 use connection::ConnContext;
 use counters::Counters;
@@ -55,47 +54,53 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Error)]
 pub enum BrokerError {
-    #[error("cannot listen on {addr}: {cause}{hint}")]
+    #[error("cannot listen on {addr} (listener {name}): {cause}{hint}")]
     Listen {
+        name: String,
         addr: SocketAddr,
         cause: std::io::Error,
         hint: &'static str,
     },
+    #[error("no listener configured: the broker needs at least one address to listen on")]
+    NoListener,
+}
+
+impl BrokerError {
+    fn listen(listener: &ListenerSettings, cause: std::io::Error) -> Self {
+        BrokerError::Listen {
+            name: listener.name.clone(),
+            addr: listener.addr,
+            hint: match cause.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    "; another MQTT broker (such as mosquitto) may be running: stop it or change the broker's listen address"
+                }
+                std::io::ErrorKind::PermissionDenied => {
+                    "; ports below 1024 need privileges: use a port such as 1883"
+                }
+                _ => "",
+            },
+            cause,
+        }
+    }
 }
 
 /// A running broker. Stop it with [`Broker::shutdown`].
 pub struct Broker {
-    local_addr: SocketAddr,
+    listeners: Vec<(String, SocketAddr)>,
     events: mpsc::Sender<Event>,
     router: JoinHandle<()>,
-    accept: JoinHandle<()>,
+    accepts: Vec<JoinHandle<()>>,
     stop_accepting: CancellationToken,
     connections: TaskTracker,
 }
 
 impl Broker {
-    /// Binds the listener and starts serving.
+    /// Binds every listener and starts serving.
     pub async fn start(settings: BrokerSettings) -> Result<Broker, BrokerError> {
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .map_err(|cause| BrokerError::Listen {
-                addr: settings.listen,
-                hint: match cause.kind() {
-                    std::io::ErrorKind::AddrInUse => {
-                        "; another MQTT broker (such as mosquitto) may be running: stop it or change broker.listen"
-                    }
-                    std::io::ErrorKind::PermissionDenied => {
-                        "; ports below 1024 need privileges: use a port such as 1883"
-                    }
-                    _ => "",
-                },
-                cause,
-            })?;
-        let local_addr = listener.local_addr().map_err(|cause| BrokerError::Listen {
-            addr: settings.listen,
-            cause,
-            hint: "",
-        })?;
+        if settings.listeners.is_empty() {
+            return Err(BrokerError::NoListener);
+        }
+        let bound = listener::bind_all(&settings.listeners).await?;
         let counters = Arc::new(Counters::default());
         let (events, inbox) = mpsc::channel(ROUTER_BACKLOG);
         let ctx = Arc::new(ConnContext {
@@ -107,25 +112,43 @@ impl Broker {
         let router = tokio::spawn(Router::new(settings, counters).run(inbox));
         let stop_accepting = CancellationToken::new();
         let connections = TaskTracker::new();
-        let accept = tokio::spawn(listener::accept_loop(
-            listener,
-            ctx,
-            stop_accepting.clone(),
-            connections.clone(),
-        ));
-        info!("MQTT broker listening on {local_addr}");
+        let ids = Arc::new(listener::ConnIds::default());
+        let mut listeners = Vec::with_capacity(bound.len());
+        let mut accepts = Vec::with_capacity(bound.len());
+        for b in bound {
+            info!(
+                "MQTT broker listening on {} ({}, listener {})",
+                b.info.addr,
+                b.info.kind.word(),
+                b.info.name
+            );
+            listeners.push((b.info.name.to_string(), b.info.addr));
+            accepts.push(tokio::spawn(listener::accept_loop(
+                b,
+                ctx.clone(),
+                ids.clone(),
+                stop_accepting.clone(),
+                connections.clone(),
+            )));
+        }
         Ok(Broker {
-            local_addr,
+            listeners,
             events,
             router,
-            accept,
+            accepts,
             stop_accepting,
             connections,
         })
     }
 
+    /// The first listener's address (the only one unless the configuration names several).
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.listeners[0].1
+    }
+
+    /// Every listener's name and bound address, in configuration order.
+    pub fn listener_addrs(&self) -> &[(String, SocketAddr)] {
+        &self.listeners
     }
 
     pub fn handle(&self) -> BrokerHandle {
@@ -147,7 +170,9 @@ impl Broker {
     /// what it was owed (bounded), and returns.
     pub async fn shutdown(self) {
         self.stop_accepting.cancel();
-        let _ = self.accept.await;
+        for accept in self.accepts {
+            let _ = accept.await;
+        }
         if self.events.send(Event::Shutdown).await.is_ok() {
             let _ = self.router.await;
         }

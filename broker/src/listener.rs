@@ -1,38 +1,116 @@
-//! Accepts TCP connections until shutdown; each connection runs on its own task.
+//! The broker's listeners: binds each configured address and accepts connections until
+//! shutdown. Each connection runs on its own task, handshake included, so a slow TLS or
+//! WebSocket client never holds up the accept loop or anyone else.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use log::warn;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::connection::{self, ConnContext};
+use super::session::ConnId;
+use super::settings::{ListenerKind, ListenerSettings};
+use super::BrokerError;
+
+/// A listener as connections see it: for logs, diagnostics and access decisions.
+#[derive(Debug)]
+pub(crate) struct ListenerInfo {
+    pub name: Arc<str>,
+    /// The bound address (the configured port may have been 0).
+    pub addr: SocketAddr,
+    pub kind: ListenerKind,
+}
+
+/// Where a connection came from.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    pub peer: SocketAddr,
+    pub listener: Arc<ListenerInfo>,
+}
+
+/// A bound listener, not yet accepting.
+pub(crate) struct Bound {
+    pub socket: TcpListener,
+    pub info: Arc<ListenerInfo>,
+}
+
+/// Binds every listener before any accepts, so a port already taken stops the start cleanly.
+pub(crate) async fn bind_all(settings: &[ListenerSettings]) -> Result<Vec<Bound>, BrokerError> {
+    let mut bound = Vec::with_capacity(settings.len());
+    for listener in settings {
+        let socket = TcpListener::bind(listener.addr)
+            .await
+            .map_err(|cause| BrokerError::listen(listener, cause))?;
+        let addr = socket
+            .local_addr()
+            .map_err(|cause| BrokerError::listen(listener, cause))?;
+        bound.push(Bound {
+            socket,
+            info: Arc::new(ListenerInfo {
+                name: listener.name.as_str().into(),
+                addr,
+                kind: listener.kind.clone(),
+            }),
+        });
+    }
+    Ok(bound)
+}
+
+/// Hands out connection ids unique across all listeners.
+#[derive(Default)]
+pub(crate) struct ConnIds(std::sync::atomic::AtomicU64);
+
+impl ConnIds {
+    fn next(&self) -> ConnId {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+    }
+}
 
 pub(crate) async fn accept_loop(
-    listener: TcpListener,
+    bound: Bound,
     ctx: Arc<ConnContext>,
+    ids: Arc<ConnIds>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let mut next_conn: u64 = 1;
     loop {
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => accepted,
+            accepted = bound.socket.accept() => accepted,
         };
         match accepted {
             Ok((stream, peer)) => {
-                let conn = next_conn;
-                next_conn += 1;
-                tracker.spawn(connection::serve(stream, peer, conn, ctx.clone()));
+                let origin = Origin {
+                    peer,
+                    listener: bound.info.clone(),
+                };
+                tracker.spawn(serve(stream, origin, ids.next(), ctx.clone()));
             }
             Err(e) => {
                 // Usually out of file descriptors: back off instead of spinning, keep serving.
-                warn!("cannot accept a connection: {e}");
+                warn!(
+                    "cannot accept a connection on listener {}: {e}",
+                    bound.info.name
+                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+    }
+}
+
+/// Runs the listener's handshake on the connection's own task, then serves MQTT.
+async fn serve(stream: TcpStream, origin: Origin, conn: ConnId, ctx: Arc<ConnContext>) {
+    let _ = stream.set_nodelay(true);
+    match origin.listener.kind {
+        ListenerKind::Tcp => {
+            let (reader, writer) = stream.into_split();
+            connection::serve(reader, writer, origin, conn, ctx).await;
+        }
+        // Wired with the transports.
+        ListenerKind::Ws { .. } | ListenerKind::Tls(_) | ListenerKind::Wss { .. } => {}
     }
 }

@@ -121,12 +121,14 @@ impl Drop for Subscription {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Broker, BrokerSettings};
+    use crate::{Broker, BrokerSettings, ListenerSettings};
 
     #[tokio::test]
     async fn ping_is_answered_while_the_router_runs_and_fails_after_shutdown() {
         let settings = BrokerSettings {
-            listen: "127.0.0.1:0".parse().expect("address"),
+            listeners: vec![ListenerSettings::tcp(
+                "127.0.0.1:0".parse().expect("address"),
+            )],
             ..BrokerSettings::default()
         };
         let broker = Broker::start(settings).await.expect("broker starts");

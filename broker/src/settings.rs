@@ -1,12 +1,16 @@
 //! The broker's tunables, with defaults a home network needs.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerSettings {
-    /// Plain MQTT over TCP.
-    pub listen: SocketAddr,
+    /// Where clients connect; at least one. The default is plain MQTT on 127.0.0.1:1883.
+    pub listeners: Vec<ListenerSettings>,
+    /// The users allowed to connect, in Mosquitto's password file format; `None` when no users
+    /// are configured.
+    pub password_file: Option<PathBuf>,
     /// Largest packet accepted from a client, fixed header included.
     pub max_packet_size: usize,
     /// QoS 1/2 messages sent to one client and not yet acknowledged.
@@ -14,7 +18,8 @@ pub struct BrokerSettings {
     /// Messages held per client beyond the in-flight window (offline persistent sessions and
     /// clients that read slower than others publish). When full, the oldest is dropped.
     pub max_queued_messages: usize,
-    /// How long a new socket may take to send its CONNECT.
+    /// How long a new socket may take to finish its TLS or WebSocket handshake and send its
+    /// CONNECT.
     pub connect_timeout: Duration,
     /// How often `$SYS/broker/...` statistics are published; zero disables them.
     pub sys_interval: Duration,
@@ -22,10 +27,88 @@ pub struct BrokerSettings {
     pub max_clients: usize,
 }
 
+/// One address the broker accepts connections on, and how it speaks there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerSettings {
+    /// Names the listener in logs and diagnostics (`tcp`, `lan`, `websocket`…).
+    pub name: String,
+    pub addr: SocketAddr,
+    pub kind: ListenerKind,
+    /// Whether clients without a user name may connect here. The configuration reader decides
+    /// the default (only a loopback listener with no users configured allows them).
+    pub allow_anonymous: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenerKind {
+    /// MQTT over TCP (port 1883).
+    Tcp,
+    /// MQTT over WebSocket on `path` (browser and phone apps).
+    Ws { path: String },
+    /// MQTT over TLS (port 8883).
+    Tls(TlsSettings),
+    /// MQTT over WebSocket over TLS.
+    Wss { path: String, tls: TlsSettings },
+}
+
+/// A TLS listener's certificate, and how it treats client certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM certificate chain, the server's certificate first.
+    pub cert_file: PathBuf,
+    /// PEM private key of that certificate.
+    pub key_file: PathBuf,
+    /// PEM CA certificates that client certificates are verified against; without it clients
+    /// are not asked for one.
+    pub client_ca_file: Option<PathBuf>,
+    /// Refuse clients that present no certificate (needs `client_ca_file`).
+    pub require_client_cert: bool,
+    /// A verified client certificate's Common Name is the client's user name, and no password
+    /// is asked for (Mosquitto's `use_identity_as_username`).
+    pub identity_as_username: bool,
+}
+
+impl ListenerKind {
+    /// The word the configuration uses for this kind.
+    pub fn word(&self) -> &'static str {
+        match self {
+            ListenerKind::Tcp => "tcp",
+            ListenerKind::Ws { .. } => "ws",
+            ListenerKind::Tls(_) => "tls",
+            ListenerKind::Wss { .. } => "wss",
+        }
+    }
+}
+
+impl ListenerSettings {
+    /// Plain MQTT on `addr`, as the single `listen` key has always meant; anonymous clients
+    /// are allowed, as they are on loopback without users.
+    pub fn tcp(addr: SocketAddr) -> Self {
+        Self {
+            name: "tcp".to_string(),
+            addr,
+            kind: ListenerKind::Tcp,
+            allow_anonymous: true,
+        }
+    }
+
+    /// The TLS settings of a `tls` or `wss` listener.
+    pub fn tls(&self) -> Option<&TlsSettings> {
+        match &self.kind {
+            ListenerKind::Tls(tls) | ListenerKind::Wss { tls, .. } => Some(tls),
+            ListenerKind::Tcp | ListenerKind::Ws { .. } => None,
+        }
+    }
+}
+
 impl Default for BrokerSettings {
     fn default() -> Self {
         Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 1883)),
+            listeners: vec![ListenerSettings::tcp(SocketAddr::from((
+                [127, 0, 0, 1],
+                1883,
+            )))],
+            password_file: None,
             max_packet_size: 1024 * 1024,
             max_inflight: 20,
             max_queued_messages: 1000,
@@ -35,3 +118,6 @@ impl Default for BrokerSettings {
         }
     }
 }
+
+/// The path WebSocket listeners serve unless told otherwise, as MQTT.js and most apps expect.
+pub const DEFAULT_WS_PATH: &str = "/mqtt";

@@ -17,7 +17,7 @@ use super::codec::{
     SubackCode, Subscribe, Unsubscribe,
 };
 use super::counters::Counters;
-use super::event::{CloseReason, Event};
+use super::event::{ClientIdentity, CloseReason, Event};
 use super::message::Message;
 use super::outbox::ConnHandle;
 use super::retained::RetainedStore;
@@ -103,8 +103,9 @@ impl Router {
             Event::Connect {
                 conn,
                 connect,
+                identity,
                 handle,
-            } => self.on_connect(conn, connect, handle),
+            } => self.on_connect(conn, connect, identity, handle),
             Event::Packet { conn, packet } => self.on_packet(conn, packet),
             Event::Closed { conn, reason } => self.on_closed(conn, reason),
             Event::LocalPublish(message) => self.route(message),
@@ -136,7 +137,13 @@ impl Router {
         handle.close();
     }
 
-    fn on_connect(&mut self, conn: ConnId, connect: Connect, handle: ConnHandle) {
+    fn on_connect(
+        &mut self,
+        conn: ConnId,
+        connect: Connect,
+        identity: ClientIdentity,
+        handle: ConnHandle,
+    ) {
         if connect.client_id.is_empty() && !connect.clean_session {
             // A server-assigned id could never be resumed (MQTT-3.1.3-8).
             info!("refused connection: empty client id with clean session 0 conn={conn}");
@@ -210,8 +217,12 @@ impl Router {
         }
         info!(
             client = client_id.as_ref();
-            "client connected client={client_id} conn={conn} clean_session={} keepalive={}s session_present={session_present}",
-            connect.clean_session, connect.keep_alive
+            "client connected client={client_id} conn={conn} from={} listener={}{} clean_session={} keepalive={}s session_present={session_present}",
+            identity.peer,
+            identity.listener,
+            identity.username.as_deref().map(|u| format!(" user={u}")).unwrap_or_default(),
+            connect.clean_session,
+            connect.keep_alive
         );
     }
 

@@ -9,11 +9,11 @@ use tokio::time::timeout;
 
 use super::*;
 use crate::sensors::settings::Pin;
-use broker::{Broker, BrokerSettings, QoS, Subscription};
+use broker::{Broker, BrokerSettings, ListenerSettings, QoS, Subscription};
 
 async fn broker() -> Broker {
     let settings = BrokerSettings {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        listeners: vec![ListenerSettings::tcp(SocketAddr::from(([127, 0, 0, 1], 0)))],
         sys_interval: Duration::ZERO,
         ..BrokerSettings::default()
     };

@@ -1,16 +1,63 @@
 //! The `[broker]` table.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
 use super::error::ErrorSink;
+use super::listener;
 use super::reader::TableReader;
-use ::broker::BrokerSettings;
+use ::broker::{BrokerSettings, ListenerSettings};
 
 pub(crate) fn read(table: Option<TableReader>, errs: &mut ErrorSink) -> BrokerSettings {
     let mut settings = BrokerSettings::default();
     let Some(mut t) = table else {
         return settings;
     };
-    if let Some(addr) = t.parsed(errs, "listen", "an address with a port", "127.0.0.1:1883") {
-        settings.listen = addr;
+    if let Some((path, _)) = t.string(errs, "password_file") {
+        settings.password_file = Some(PathBuf::from(path));
+    }
+    let ctx = listener::Context {
+        has_users: settings.password_file.is_some(),
+    };
+    // `listen` is the short form of one plain listener; the default listener is there only
+    // when neither form is used.
+    let mut listeners = Vec::new();
+    let listen_span = t.span_of("listen");
+    let listen: Option<SocketAddr> =
+        t.parsed(errs, "listen", "an address with a port", "127.0.0.1:1883");
+    if let Some(addr) = listen {
+        let mut only = ListenerSettings::tcp(addr);
+        only.allow_anonymous = addr.ip().is_loopback() && !ctx.has_users;
+        if !addr.ip().is_loopback() && !ctx.has_users {
+            errs.report(
+                &t.key_path("listen"),
+                listen_span.clone(),
+                format!(
+                    "listens on {addr}, beyond this machine, with no users: anyone on the \
+                     network could read every reading and switch every relay. Add a user \
+                     (`hearth passwd /etc/hearth/passwd NAME`, then `password_file = \
+                     \"/etc/hearth/passwd\"` in [broker]), or use a [[broker.listener]] with \
+                     `allow_anonymous = true` to open it without passwords anyway"
+                ),
+            );
+        }
+        listeners.push(listener::Read {
+            settings: only,
+            path: t.key_path("listen"),
+            addr_span: listen_span,
+        });
+    }
+    for table in t.array_of_tables(errs, "listener") {
+        listeners.extend(listener::read(table, &ctx, errs));
+    }
+    listener::check_all(&listeners, errs);
+    if !listeners.is_empty() {
+        settings.listeners = listeners.into_iter().map(|l| l.settings).collect();
+    } else if ctx.has_users {
+        // The default loopback listener asks for passwords once users exist.
+        for l in &mut settings.listeners {
+            l.allow_anonymous = false;
+        }
     }
     // The smallest useful packet holds a CONNECT with a short client id and a will.
     if let Some(n) = t.integer(errs, "max_packet_size", 128..=268_435_455) {

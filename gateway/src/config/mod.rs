@@ -7,6 +7,7 @@ mod actuator;
 mod broker;
 mod error;
 mod gateway;
+mod listener;
 mod pin;
 mod reader;
 mod rule;

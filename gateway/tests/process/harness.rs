@@ -77,7 +77,9 @@ impl Daemon {
                 .recv_timeout(Duration::from_secs(20))
                 .expect("hearth logged its listening address");
             if let Some(rest) = line.split("MQTT broker listening on ").nth(1) {
-                break rest.trim().parse().expect("address in log");
+                // "127.0.0.1:PORT (tcp, listener tcp:PORT)": the address comes first.
+                let addr = rest.split_whitespace().next().unwrap_or_default();
+                break addr.parse().expect("address in log");
             }
         };
         // The broker listens before the rules subscribe: wait until every part has started,

@@ -14,7 +14,7 @@ use crate::codec::{
     SubackCode, Subscribe, Unsubscribe,
 };
 use crate::counters::Counters;
-use crate::event::{CloseReason, Event};
+use crate::event::{ClientIdentity, CloseReason, Event};
 use crate::message::Message;
 use crate::outbox::{self, Outgoing, WriterSide};
 use crate::router::Router;
@@ -54,9 +54,15 @@ impl TestBroker {
         let conn = self.0.next_conn.get();
         self.0.next_conn.set(conn + 1);
         let (handle, writer) = outbox::channel();
+        let identity = ClientIdentity {
+            peer: std::net::SocketAddr::from(([127, 0, 0, 1], 40_000 + (conn % 20_000) as u16)),
+            listener: "test".into(),
+            username: connect.username.as_deref().map(Arc::from),
+        };
         self.handle(Event::Connect {
             conn,
             connect,
+            identity,
             handle,
         });
         FakeClient {

@@ -11,14 +11,14 @@ fn errors_of(text: &str) -> Vec<ConfigError> {
 #[test]
 fn broker_only_config_listens_where_it_says() {
     let c = Config::parse("[broker]\nlisten = \"127.0.0.1:1884\"\n", "t").expect("valid");
-    assert_eq!(c.broker.listen.to_string(), "127.0.0.1:1884");
+    assert_eq!(c.broker.listeners[0].addr.to_string(), "127.0.0.1:1884");
     assert_eq!(c.broker.max_inflight, 20);
 }
 
 #[test]
 fn empty_file_gives_secure_defaults() {
     let c = Config::parse("", "t").expect("valid");
-    assert!(c.broker.listen.ip().is_loopback());
+    assert!(c.broker.listeners[0].addr.ip().is_loopback());
 }
 
 #[test]
@@ -38,7 +38,13 @@ fn every_error_is_reported_with_path_and_line() {
         ],
         "{errs:#?}"
     );
-    assert!(errs[1].message.contains("expected one of: listen"));
+    assert!(
+        errs[1]
+            .message
+            .contains("expected one of: password_file, listen, listener,"),
+        "{}",
+        errs[1].message
+    );
     assert!(errs[2].message.contains("\"10s\""));
 }
 
