@@ -1,6 +1,10 @@
 //! MQTT topic names and topic filters (MQTT 3.1.1 section 4.7).
 
+mod relation;
+
 use thiserror::Error;
+
+pub use relation::{covers, overlaps};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum FilterError {

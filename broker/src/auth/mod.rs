@@ -1,0 +1,3 @@
+//! Who may connect and what a connected client may do.
+
+pub mod acl;
