@@ -6,6 +6,7 @@
 //!              BrokerHandle (in-process) ──────┘   retained messages, $SYS
 //! ```
 
+pub mod auth;
 pub mod codec;
 mod connection;
 mod counters;
