@@ -1,5 +1,7 @@
 //! Who may connect: the password file, its hashes, and the CONNECT check.
 
 pub mod hash;
+pub mod password_file;
 
 pub use hash::{HashError, StoredHash};
+pub use password_file::{LineError, LineProblem, PasswordFile, PasswordFileError, SetOutcome};
