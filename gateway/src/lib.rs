@@ -11,6 +11,7 @@ pub mod dry_run;
 pub mod homeassistant;
 pub mod hw;
 pub mod logging;
+pub mod passwd;
 pub mod sensors;
 pub mod status;
 pub mod systemd;

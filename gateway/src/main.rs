@@ -39,6 +39,23 @@ enum Command {
     /// Work with the rules of a configuration.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Add a user to the broker's password file, or change its password (asked twice, not
+    /// shown); with -D, delete the user. The file is created (mode 0640) if missing;
+    /// `mosquitto_passwd` files work as they are.
+    Passwd {
+        /// Delete USER instead.
+        #[arg(short = 'D', long, conflicts_with = "stdin")]
+        delete: bool,
+        /// Read the password from one line of standard input, for scripts (not asked twice).
+        #[arg(long)]
+        stdin: bool,
+        /// The password file (Mosquitto's format: `user:hash` lines).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The user name clients send in CONNECT.
+        #[arg(value_name = "USER")]
+        user: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -68,6 +85,12 @@ fn main() -> ExitCode {
             println!("{}: configuration is valid", config.display());
         }),
         Command::Rules(RulesCommand::Test { config, replay }) => rules_test(&config, &replay),
+        Command::Passwd {
+            delete,
+            stdin,
+            file,
+            user,
+        } => passwd(&file, &user, delete, stdin),
         Command::Run { config: path } => load(&path, "\nnothing was started").and_then(|config| {
             run(config, path).map_err(|e| {
                 log::error!("{e:#}");
@@ -102,6 +125,29 @@ fn rules_test(config: &Path, replay: &Path) -> Result<(), ExitCode> {
         .map_err(|e| bad_recording(e.to_string()))?;
     print!("{report}");
     Ok(())
+}
+
+fn passwd(file: &Path, user: &str, delete: bool, stdin: bool) -> Result<(), ExitCode> {
+    use gateway::passwd::{self, PasswordSource};
+    let done = if delete {
+        passwd::delete(file, user)
+    } else if stdin {
+        passwd::set(
+            file,
+            user,
+            PasswordSource::Line(&mut std::io::stdin().lock()),
+        )
+    } else {
+        passwd::set(
+            file,
+            user,
+            PasswordSource::Prompt(&mut passwd::terminal_prompt),
+        )
+    };
+    done.map(|done| println!("{done}")).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(e.exit_code())
+    })
 }
 
 fn run(config: Config, path: PathBuf) -> anyhow::Result<()> {
