@@ -7,15 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use log::{debug, info};
+use log::{debug, Level};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::accept_gate::AcceptGate;
 use super::codec::{self, encode_publish, Connack, ConnectReturnCode, DecodeError, Packet};
 use super::counters::Counters;
 use super::event::{ClientIdentity, CloseReason, Event};
 use super::listener::Origin;
+use super::log_limit::{LogLimiter, Refusal};
 use super::outbox::{self, ConnHandle, Outgoing, WriterSide};
 use super::session::ConnId;
 
@@ -25,6 +27,10 @@ pub(crate) struct ConnContext {
     pub counters: Arc<Counters>,
     pub max_packet_size: usize,
     pub connect_timeout: Duration,
+    /// Per-address limits and descriptor exhaustion, checked as sockets are accepted.
+    pub gate: AcceptGate,
+    /// Refusals from one source are logged a few times a minute, then counted.
+    pub refusals: Arc<LogLimiter>,
 }
 
 /// Written in one go once this much is buffered, so one busy client cannot starve the socket.
@@ -49,13 +55,18 @@ pub(crate) async fn serve<R, W>(
         read_packet(&mut reader, &mut buf, &ctx),
     )
     .await;
+    // Refusals here are what a fuzzer or a misdirected client repeats: rate-limited.
+    let refused = |line: std::fmt::Arguments<'_>| {
+        ctx.refusals
+            .log(Level::Info, Some(peer.ip()), Refusal::Protocol, line);
+    };
     let connect = match first {
         Ok(Ok(Some(Packet::Connect(connect)))) => connect,
         Ok(Ok(Some(other))) => {
-            info!(
+            refused(format_args!(
                 "closed connection from {peer}: first packet was {} instead of CONNECT",
                 other.packet_type()
-            );
+            ));
             return;
         }
         Ok(Ok(None)) => return,
@@ -63,7 +74,9 @@ pub(crate) async fn serve<R, W>(
             // The codec says which violations are answered with a CONNACK before the close
             // (MQTT-3.1.2-2); all others close silently (MQTT-4.8.0-1).
             if let Some(code) = e.connack_code() {
-                info!("refused connection from {peer} with CONNACK {code:?}: {e}");
+                refused(format_args!(
+                    "refused connection from {peer} with CONNACK {code:?}: {e}"
+                ));
                 let mut out = BytesMut::new();
                 Packet::Connack(Connack {
                     session_present: false,
@@ -73,15 +86,17 @@ pub(crate) async fn serve<R, W>(
                 let _ = writer.write_all(&out).await;
                 let _ = writer.shutdown().await;
             } else {
-                info!("closed connection from {peer} before CONNECT: {e}");
+                refused(format_args!(
+                    "closed connection from {peer} before CONNECT: {e}"
+                ));
             }
             return;
         }
         Err(_) => {
-            info!(
+            refused(format_args!(
                 "closed connection from {peer}: no CONNECT within {:?}",
                 ctx.connect_timeout
-            );
+            ));
             return;
         }
     };

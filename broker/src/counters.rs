@@ -12,6 +12,18 @@ pub(crate) struct Counters {
     pub publish_sent: AtomicU64,
     /// QoS 0 messages a full client outbox refused, and queued messages dropped as the oldest.
     pub publish_dropped: AtomicU64,
+    /// Connections closed as accepted: too many open from their address.
+    pub refused_per_address: AtomicU64,
+    /// Connections closed as accepted: their address connects too often.
+    pub refused_connect_rate: AtomicU64,
+    /// Connections closed as accepted: the process was out of file descriptors.
+    pub refused_descriptors: AtomicU64,
+    /// Client PUBLISHes (wills included) dropped for a topic beyond the length or depth limit.
+    pub refused_topic_publish: AtomicU64,
+    /// Subscription filters refused for their length or depth.
+    pub refused_topic_subscribe: AtomicU64,
+    /// Client retained messages on new topics not stored: `max_retained_messages` reached.
+    pub refused_retained: AtomicU64,
 }
 
 impl Counters {

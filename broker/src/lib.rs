@@ -6,6 +6,8 @@
 //!              BrokerHandle (in-process) ──────┘   retained messages, $SYS
 //! ```
 
+mod accept_gate;
+mod address_limits;
 pub mod auth;
 pub mod codec;
 mod connection;
@@ -14,6 +16,7 @@ mod event;
 mod level_tree;
 mod listener;
 mod local;
+mod log_limit;
 mod message;
 mod outbox;
 mod retained;
@@ -41,9 +44,11 @@ pub use message::Message;
 pub use mqtt_topic as topic;
 pub use settings::{BrokerSettings, ListenerKind, ListenerSettings, TlsSettings, DEFAULT_WS_PATH};
 
+use accept_gate::AcceptGate;
 use connection::ConnContext;
 use counters::Counters;
 use event::Event;
+use log_limit::LogLimiter;
 use router::Router;
 
 /// Packets waiting for the router; when full, readers wait, which slows publishers through
@@ -93,6 +98,7 @@ pub struct Broker {
     accepts: Vec<JoinHandle<()>>,
     stop_accepting: CancellationToken,
     connections: TaskTracker,
+    refusals: Arc<LogLimiter>,
 }
 
 impl Broker {
@@ -103,14 +109,18 @@ impl Broker {
         }
         let bound = listener::bind_all(&settings.listeners).await?;
         let counters = Arc::new(Counters::default());
+        let refusals = Arc::new(LogLimiter::default());
         let (events, inbox) = mpsc::channel(ROUTER_BACKLOG);
         let ctx = Arc::new(ConnContext {
             events: events.clone(),
             counters: counters.clone(),
             max_packet_size: settings.max_packet_size,
             connect_timeout: settings.connect_timeout,
+            gate: AcceptGate::new((&settings).into(), counters.clone(), refusals.clone()),
+            refusals: refusals.clone(),
         });
-        let router = tokio::spawn(Router::new(settings, counters).run(inbox));
+        let router = Router::new(settings, counters).with_refusal_log(refusals.clone());
+        let router = tokio::spawn(router.run(inbox));
         let stop_accepting = CancellationToken::new();
         let connections = TaskTracker::new();
         let ids = Arc::new(listener::ConnIds::default());
@@ -139,6 +149,7 @@ impl Broker {
             accepts,
             stop_accepting,
             connections,
+            refusals,
         })
     }
 
@@ -184,5 +195,7 @@ impl Broker {
         {
             warn!("some connections did not close within {SHUTDOWN_GRACE:?}");
         }
+        // Refusals held back in the last minute are summed up before the process ends.
+        self.refusals.flush_all();
     }
 }

@@ -4,9 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use log::warn;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -84,20 +82,23 @@ pub(crate) async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
+                // Per-address limits, before any handshake; a refused socket is closed there.
+                let Some((stream, permit)) = ctx.gate.admit(stream, peer, &bound.info) else {
+                    continue;
+                };
                 let origin = Origin {
                     peer,
                     listener: bound.info.clone(),
                 };
-                tracker.spawn(serve(stream, origin, ids.next(), ctx.clone()));
+                let (conn, ctx) = (ids.next(), ctx.clone());
+                tracker.spawn(async move {
+                    // The connection counts against its address until it ends.
+                    let _permit = permit;
+                    serve(stream, origin, conn, ctx).await;
+                });
             }
-            Err(e) => {
-                // Usually out of file descriptors: back off instead of spinning, keep serving.
-                warn!(
-                    "cannot accept a connection on listener {}: {e}",
-                    bound.info.name
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            // Out of file descriptors, the waiting client is refused at once; else a pause.
+            Err(e) => ctx.gate.accept_failed(&bound.socket, &bound.info, e).await,
         }
     }
 }

@@ -25,6 +25,28 @@ pub struct BrokerSettings {
     pub sys_interval: Duration,
     /// Connected clients allowed at once; further CONNECTs get "server unavailable".
     pub max_clients: usize,
+    /// Connections open at once from one IP address; further ones are closed as they are
+    /// accepted. 0 for no limit.
+    pub max_connections_per_address: usize,
+    /// New connections one IP address may open per second, on average (a token bucket of
+    /// `max_connect_burst_per_address`); faster ones are closed as they are accepted. 0 for
+    /// no limit.
+    pub max_connects_per_address_per_second: u32,
+    /// New connections one IP address may open at once before the rate applies.
+    pub max_connect_burst_per_address: u32,
+    /// Whether the per-address limits apply to clients on this machine (127.0.0.0/8, ::1)
+    /// too; by default they do not (Home Assistant or Node-RED beside the broker).
+    pub limit_loopback: bool,
+    /// Longest topic name or filter a client may use, in bytes (UTF-8). A longer PUBLISH is
+    /// dropped (and acknowledged), a longer filter refused with SUBACK 0x80.
+    pub max_topic_length: usize,
+    /// Most levels (`a/b/c` has three) in a client's topic name or filter; beyond, as for
+    /// `max_topic_length`.
+    pub max_topic_levels: usize,
+    /// Retained messages kept. When full, a client's retained message on a topic not yet
+    /// retained is delivered but not stored; updates and clears of retained topics always
+    /// work, and the gateway's own retained topics are always stored.
+    pub max_retained_messages: usize,
 }
 
 /// One address the broker accepts connections on, and how it speaks there.
@@ -115,6 +137,24 @@ impl Default for BrokerSettings {
             connect_timeout: Duration::from_secs(10),
             sys_interval: Duration::from_secs(10),
             max_clients: 1024,
+            // A phone app opens one or two connections and a NAT'd group of nodes a few
+            // dozen; a node stuck in a reconnect loop that never closes its sockets would
+            // otherwise take all of `max_clients`.
+            max_connections_per_address: 64,
+            // Honest clients reconnect after a second or more (PubSubClient every 5 s, paho
+            // and Home Assistant from 1 s, backing off); a burst of 20 covers a dashboard's
+            // or a NAT'd group's connections at once. A looping client with a bad password
+            // then costs at most two hash verifications per second.
+            max_connects_per_address_per_second: 2,
+            max_connect_burst_per_address: 20,
+            limit_loopback: false,
+            // Home Assistant discovery and zigbee2mqtt topics are under 200 bytes and 10
+            // levels. These bound what one message or filter can add to the tries.
+            max_topic_length: 1024,
+            max_topic_levels: 32,
+            // About 10 MB at 1 kB per message (a discovery document), a small share of a
+            // 512 MB Pi; a home has a few hundred.
+            max_retained_messages: 10_000,
         }
     }
 }

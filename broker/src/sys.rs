@@ -8,6 +8,24 @@ use super::codec::QoS;
 use super::counters::Counters;
 use super::message::Message;
 
+/// Connections closed as accepted: too many open from their address.
+pub(crate) const REFUSED_PER_ADDRESS: &str = "$SYS/broker/hearth/refused/connections/per_address";
+/// Connections closed as accepted: their address connected too often.
+pub(crate) const REFUSED_CONNECT_RATE: &str = "$SYS/broker/hearth/refused/connections/rate";
+/// Connections closed as accepted: out of file descriptors.
+pub(crate) const REFUSED_DESCRIPTORS: &str = "$SYS/broker/hearth/refused/connections/descriptors";
+/// PUBLISHes dropped for a topic beyond `max_topic_length` or `max_topic_levels`.
+pub(crate) const REFUSED_TOPIC_PUBLISH: &str = "$SYS/broker/hearth/refused/publish/topic_limit";
+/// Subscription filters refused for the same limits.
+pub(crate) const REFUSED_TOPIC_SUBSCRIBE: &str = "$SYS/broker/hearth/refused/subscribe/topic_limit";
+/// Retained messages on new topics not stored: `max_retained_messages` reached.
+pub(crate) const REFUSED_RETAINED: &str = "$SYS/broker/hearth/refused/retained/limit";
+
+/// Refusal lines written to the log, summaries included.
+pub(crate) const REFUSAL_LINES_WRITTEN: &str = "$SYS/broker/hearth/refused/log/written";
+/// Refusals counted but not logged, one source having had its share of lines this minute.
+pub(crate) const REFUSAL_LINES_SUPPRESSED: &str = "$SYS/broker/hearth/refused/log/suppressed";
+
 /// Figures only the router knows, taken at publish time.
 pub(crate) struct Snapshot {
     pub clients_connected: usize,
@@ -16,6 +34,8 @@ pub(crate) struct Snapshot {
     pub subscriptions: usize,
     pub retained: usize,
     pub stored: usize,
+    /// Refusal log lines written, and those held back by rate limiting.
+    pub refusal_lines: (u64, u64),
 }
 
 pub(crate) struct SysPublisher {
@@ -34,7 +54,7 @@ impl SysPublisher {
     /// The messages whose value changed since the previous call (all of them the first time).
     pub(crate) fn messages(&mut self, s: &Snapshot, c: &Counters) -> Vec<Message> {
         let uptime = self.started.elapsed().as_secs();
-        let values: [(&'static str, String); 16] = [
+        let values: [(&'static str, String); 24] = [
             (
                 "$SYS/broker/version",
                 format!("hearth {}", env!("CARGO_PKG_VERSION")),
@@ -87,6 +107,33 @@ impl SysPublisher {
                 "$SYS/broker/bytes/sent",
                 Counters::get(&c.bytes_sent).to_string(),
             ),
+            // Hearth's own limits, which Mosquitto has no topics for.
+            (
+                REFUSED_PER_ADDRESS,
+                Counters::get(&c.refused_per_address).to_string(),
+            ),
+            (
+                REFUSED_CONNECT_RATE,
+                Counters::get(&c.refused_connect_rate).to_string(),
+            ),
+            (
+                REFUSED_DESCRIPTORS,
+                Counters::get(&c.refused_descriptors).to_string(),
+            ),
+            (
+                REFUSED_TOPIC_PUBLISH,
+                Counters::get(&c.refused_topic_publish).to_string(),
+            ),
+            (
+                REFUSED_TOPIC_SUBSCRIBE,
+                Counters::get(&c.refused_topic_subscribe).to_string(),
+            ),
+            (
+                REFUSED_RETAINED,
+                Counters::get(&c.refused_retained).to_string(),
+            ),
+            (REFUSAL_LINES_WRITTEN, s.refusal_lines.0.to_string()),
+            (REFUSAL_LINES_SUPPRESSED, s.refusal_lines.1.to_string()),
         ];
         let mut out = Vec::new();
         for (topic, value) in values {
@@ -116,6 +163,7 @@ mod tests {
             subscriptions: 4,
             retained: 5,
             stored: 0,
+            refusal_lines: (0, 0),
         }
     }
 

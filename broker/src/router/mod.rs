@@ -18,6 +18,7 @@ use super::codec::{
 };
 use super::counters::Counters;
 use super::event::{ClientIdentity, CloseReason, Event};
+use super::log_limit::LogLimiter;
 use super::message::Message;
 use super::outbox::ConnHandle;
 use super::retained::RetainedStore;
@@ -47,6 +48,9 @@ pub(crate) struct Router {
     matched: Vec<(SessionKey, QoS)>,
     sys: SysPublisher,
     max_connected: usize,
+    /// Refusals logged with rate limiting; shared with the listeners and connections, and
+    /// summed up on the `$SYS` tick.
+    refusals: Arc<LogLimiter>,
 }
 
 impl Router {
@@ -64,7 +68,14 @@ impl Router {
             matched: Vec::new(),
             sys: SysPublisher::new(Instant::now()),
             max_connected: 0,
+            refusals: Arc::default(),
         }
+    }
+
+    /// Logs refusals through `refusals`, the limiter the listeners and connections use.
+    pub(crate) fn with_refusal_log(mut self, refusals: Arc<LogLimiter>) -> Self {
+        self.refusals = refusals;
+        self
     }
 
     pub(crate) async fn run(mut self, mut events: mpsc::Receiver<Event>) {
@@ -501,6 +512,8 @@ impl Router {
     }
 
     fn publish_sys(&mut self) {
+        // Bursts of refusals that ended are summed up now rather than at the next refusal.
+        self.refusals.flush();
         let snapshot = super::sys::Snapshot {
             clients_connected: self.live.len(),
             clients_total: self.sessions.len(),
@@ -508,6 +521,10 @@ impl Router {
             subscriptions: self.subscriptions.len(),
             retained: self.retained.len(),
             stored: self.sessions.values().map(Session::stored_len).sum(),
+            refusal_lines: (
+                self.refusals.lines_written(),
+                self.refusals.lines_suppressed(),
+            ),
         };
         for message in self.sys.messages(&snapshot, &self.counters) {
             self.route(message);
