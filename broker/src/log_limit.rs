@@ -51,6 +51,10 @@ pub(crate) enum Refusal {
     Descriptors,
     /// `accept` failed for another reason.
     AcceptFailed,
+    /// A PUBLISH or SUBSCRIBE whose topic is longer or deeper than allowed.
+    TopicLimit,
+    /// A new retained topic beyond `max_retained_messages`.
+    RetainedLimit,
 }
 
 impl Refusal {
@@ -63,6 +67,8 @@ impl Refusal {
             Refusal::ConnectRate => "connections refused: connecting too often",
             Refusal::Descriptors => "connections refused: out of file descriptors",
             Refusal::AcceptFailed => "failed accepts",
+            Refusal::TopicLimit => "messages or subscriptions refused: topic too long or deep",
+            Refusal::RetainedLimit => "retained messages not stored: max_retained_messages reached",
         }
     }
 }

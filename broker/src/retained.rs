@@ -1,16 +1,53 @@
 //! Retained messages, one per topic, found for a new subscription by walking its filter through
 //! a trie of topics. Nothing caps how many are delivered: a `#` subscriber gets them all.
+//!
+//! How many are stored is capped (`max_retained_messages`) for messages from clients: once
+//! full, a retained message on a topic not yet retained is not stored (it is still delivered
+//! to the subscribers connected now), while updates and clears of retained topics always work,
+//! so nothing already retained is lost or stuck. The gateway's own retained topics (its
+//! status, readings, Home Assistant documents, `$SYS`) are bounded by its configuration and
+//! always stored.
 
 use super::level_tree::{LevelTree, NodeId, ROOT};
 use super::message::Message;
 
-#[derive(Default)]
 pub(crate) struct RetainedStore {
     tree: LevelTree<Message>,
     count: usize,
+    limit: usize,
+}
+
+impl Default for RetainedStore {
+    fn default() -> Self {
+        Self::with_limit(usize::MAX)
+    }
 }
 
 impl RetainedStore {
+    pub(crate) fn with_limit(limit: usize) -> Self {
+        Self {
+            tree: LevelTree::default(),
+            count: 0,
+            limit,
+        }
+    }
+
+    /// [`RetainedStore::update`] for a client's message: `false` (and nothing stored) if it
+    /// would retain a new topic while the store holds its limit or more.
+    pub(crate) fn update_within_limit(&mut self, msg: &Message) -> bool {
+        let new_topic = !msg.payload.is_empty()
+            && self
+                .tree
+                .find(&msg.topic)
+                .and_then(|id| self.tree.value(id))
+                .is_none();
+        if new_topic && self.count >= self.limit {
+            return false;
+        }
+        self.update(msg);
+        true
+    }
+
     /// Stores `msg` for its topic, or clears the topic when its payload is empty
     /// (MQTT-3.3.1-10, 3.3.1-11).
     pub(crate) fn update(&mut self, msg: &Message) {
@@ -142,6 +179,27 @@ mod tests {
             want.sort();
             assert_eq!(topics(&s, filter), want, "filter {filter:?}");
         }
+    }
+
+    #[test]
+    fn beyond_the_limit_new_topics_are_refused_and_retained_ones_still_change() {
+        let mut s = RetainedStore::with_limit(2);
+        assert!(s.update_within_limit(&msg("a", "1")));
+        assert!(s.update_within_limit(&msg("b", "1")));
+        assert!(!s.update_within_limit(&msg("c", "1")), "a third topic");
+        assert!(topics(&s, "c").is_empty());
+        // Updates of a retained topic always work, as do clears (of anything).
+        assert!(s.update_within_limit(&msg("a", "2")));
+        assert!(s.update_within_limit(&msg("c", "")));
+        assert!(s.update_within_limit(&msg("b", "")));
+        assert_eq!(topics(&s, "#"), ["a"]);
+        // The freed place takes a new topic again.
+        assert!(s.update_within_limit(&msg("c", "1")));
+        assert_eq!(s.len(), 2);
+        // The gateway's own messages are stored beyond the limit.
+        s.update(&msg("hearth/gw/status", "online"));
+        assert_eq!(s.len(), 3);
+        assert!(!s.update_within_limit(&msg("d", "1")));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use log::{debug, info, warn};
+use log::{debug, info, warn, Level};
 use tokio::sync::mpsc;
 
 use super::codec::{
@@ -18,7 +18,7 @@ use super::codec::{
 };
 use super::counters::Counters;
 use super::event::{ClientIdentity, CloseReason, Event};
-use super::log_limit::LogLimiter;
+use super::log_limit::{LogLimiter, Refusal};
 use super::message::Message;
 use super::outbox::ConnHandle;
 use super::retained::RetainedStore;
@@ -26,6 +26,10 @@ use super::session::{ConnId, Connection, Delivery, Limits, Session, SessionKey};
 use super::settings::BrokerSettings;
 use super::subscriptions::SubscriptionTree;
 use super::sys::SysPublisher;
+
+mod limits;
+
+use limits::TopicLimits;
 
 /// An in-process subscriber (`BrokerHandle::subscribe`).
 struct LocalSubscriber {
@@ -48,6 +52,7 @@ pub(crate) struct Router {
     matched: Vec<(SessionKey, QoS)>,
     sys: SysPublisher,
     max_connected: usize,
+    topic_limits: TopicLimits,
     /// Refusals logged with rate limiting; shared with the listeners and connections, and
     /// summed up on the `$SYS` tick.
     refusals: Arc<LogLimiter>,
@@ -56,6 +61,8 @@ pub(crate) struct Router {
 impl Router {
     pub(crate) fn new(settings: BrokerSettings, counters: Arc<Counters>) -> Self {
         Self {
+            topic_limits: TopicLimits::new(&settings),
+            retained: RetainedStore::with_limit(settings.max_retained_messages),
             settings,
             counters,
             sessions: HashMap::new(),
@@ -63,7 +70,6 @@ impl Router {
             live: HashMap::new(),
             locals: HashMap::new(),
             subscriptions: SubscriptionTree::default(),
-            retained: RetainedStore::default(),
             next_key: 1,
             matched: Vec::new(),
             sys: SysPublisher::new(Instant::now()),
@@ -208,6 +214,10 @@ impl Router {
             None => self.insert_session(client_id.clone(), connect.clean_session),
         };
 
+        // A will beyond the topic limits is dropped now, as its PUBLISH would be.
+        let will = connect
+            .will
+            .filter(|w| self.topic_within_limits(&w.topic, &client_id, "will"));
         let limits = self.limits();
         let Some(session) = self.sessions.get_mut(&key) else {
             return;
@@ -219,7 +229,7 @@ impl Router {
         session.attach(Connection {
             id: conn,
             handle,
-            will: connect.will,
+            will,
         });
         self.live.insert(conn, key);
         self.max_connected = self.max_connected.max(self.live.len());
@@ -253,14 +263,18 @@ impl Router {
     /// A second CONNECT with the same client id closes the first connection and publishes the
     /// first connection's will, as if its network had failed.
     fn take_over(&mut self, key: SessionKey) {
-        let Some(old) = self.sessions.get_mut(&key).and_then(Session::detach) else {
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        let client_id = session.client_id().clone();
+        let Some(old) = session.detach() else {
             return;
         };
         info!("client taken over by a new connection conn={}", old.id);
         self.live.remove(&old.id);
         old.handle.abort();
         if let Some(will) = old.will {
-            self.publish_will(will);
+            self.publish_will(will, &client_id);
         }
     }
 
@@ -313,19 +327,15 @@ impl Router {
         }
         if reason != CloseReason::Disconnected {
             if let Some(will) = connection.will {
-                self.publish_will(will);
+                self.publish_will(will, &client_id);
             }
         }
     }
 
-    fn publish_will(&mut self, will: LastWill) {
+    fn publish_will(&mut self, will: LastWill, client_id: &str) {
         debug!("publishing will topic={}", will.topic);
-        self.route(Message::new(
-            will.topic,
-            will.payload,
-            will.qos,
-            will.retain,
-        ));
+        let message = Message::new(will.topic, will.payload, will.qos, will.retain);
+        self.route_from_client(message, client_id);
     }
 
     fn on_packet(&mut self, conn: ConnId, packet: Packet) {
@@ -366,7 +376,52 @@ impl Router {
             debug!("ignored client publish to $SYS topic={}", p.topic);
             return;
         }
-        self.route(Message::new(p.topic, p.payload, p.qos, p.retain));
+        let client_id = session.client_id().clone();
+        if !self.topic_within_limits(&p.topic, &client_id, "PUBLISH") {
+            return;
+        }
+        self.route_from_client(
+            Message::new(p.topic, p.payload, p.qos, p.retain),
+            &client_id,
+        );
+    }
+
+    /// Whether a client's topic is within `max_topic_length` and `max_topic_levels`; if not,
+    /// the PUBLISH (or will) is counted and logged (rate-limited) as dropped.
+    fn topic_within_limits(&mut self, topic: &str, client_id: &str, what: &str) -> bool {
+        let Err(why) = self.topic_limits.check(topic) else {
+            return true;
+        };
+        Counters::add(&self.counters.refused_topic_publish, 1);
+        self.refusals.log(
+            Level::Info,
+            None,
+            Refusal::TopicLimit,
+            format_args!(
+                "dropped {what} from client={client_id}: its topic {why} topic={}",
+                limits::shown(topic)
+            ),
+        );
+        false
+    }
+
+    /// [`Router::route`] for a client's message: a retained one on a new topic is stored only
+    /// while `max_retained_messages` allows (it is delivered either way).
+    fn route_from_client(&mut self, message: Message, client_id: &str) {
+        if message.retain && !self.retained.update_within_limit(&message) {
+            Counters::add(&self.counters.refused_retained, 1);
+            self.refusals.log(
+                Level::Warn,
+                None,
+                Refusal::RetainedLimit,
+                format_args!(
+                    "retained message not stored: {} messages are retained (max_retained_messages); it was delivered to the subscribers connected now client={client_id} topic={}",
+                    self.retained.len(),
+                    limits::shown(&message.topic)
+                ),
+            );
+        }
+        self.fan_out(&message);
     }
 
     /// Sends a message to every matching subscription, and stores it if retained.
@@ -374,6 +429,11 @@ impl Router {
         if message.retain {
             self.retained.update(&message);
         }
+        self.fan_out(&message);
+    }
+
+    /// Sends a message to every matching subscription.
+    fn fan_out(&mut self, message: &Message) {
         let mut matched = std::mem::take(&mut self.matched);
         self.subscriptions.matches(&message.topic, &mut matched);
         let limits = self.limits();
@@ -381,7 +441,7 @@ impl Router {
             // Delivered at the lower of the publish and subscription QoS (MQTT-3.8.4-6), with
             // RETAIN cleared for established subscriptions (MQTT-3.3.1-9).
             let delivery = Delivery {
-                message: &message,
+                message,
                 qos: message.qos.min(granted),
                 retain: false,
             };
@@ -413,16 +473,20 @@ impl Router {
     }
 
     fn on_subscribe(&mut self, key: SessionKey, sub: Subscribe) {
+        let Some(client_id) = self.sessions.get(&key).map(|s| s.client_id().clone()) else {
+            return;
+        };
         let mut codes = Vec::with_capacity(sub.filters.len());
         let mut granted: Vec<(Arc<str>, QoS)> = Vec::new();
         for (filter, qos) in sub.filters {
             match mqtt_topic::validate_filter(&filter) {
-                Ok(()) => {
+                Ok(()) if self.filter_within_limits(&filter, &client_id) => {
                     let filter: Arc<str> = filter.into();
                     self.subscriptions.insert(&filter, key, qos);
                     codes.push(SubackCode::Granted(qos));
                     granted.push((filter, qos));
                 }
+                Ok(()) => codes.push(SubackCode::Failure),
                 Err(e) => {
                     debug!("refused subscription filter={filter:?}: {e}");
                     codes.push(SubackCode::Failure);
@@ -444,6 +508,25 @@ impl Router {
         for (filter, granted_qos) in granted {
             self.deliver_retained(key, &filter, granted_qos);
         }
+    }
+
+    /// Whether a filter is within `max_topic_length` and `max_topic_levels`; if not, the
+    /// refusal is counted and logged (rate-limited).
+    fn filter_within_limits(&mut self, filter: &str, client_id: &str) -> bool {
+        let Err(why) = self.topic_limits.check(filter) else {
+            return true;
+        };
+        Counters::add(&self.counters.refused_topic_subscribe, 1);
+        self.refusals.log(
+            Level::Info,
+            None,
+            Refusal::TopicLimit,
+            format_args!(
+                "refused subscription from client={client_id}: its filter {why} filter={}",
+                limits::shown(filter)
+            ),
+        );
+        false
     }
 
     /// Sends a new subscription every retained message it matches, each flagged RETAIN
@@ -538,11 +621,12 @@ impl Router {
         let mut wills = Vec::new();
         for key in self.live.values() {
             if let Some(session) = self.sessions.get_mut(key) {
-                wills.extend(session.take_will());
+                let client_id = session.client_id().clone();
+                wills.extend(session.take_will().map(|will| (will, client_id)));
             }
         }
-        for will in wills {
-            self.publish_will(will);
+        for (will, client_id) in wills {
+            self.publish_will(will, &client_id);
         }
         for (_, key) in self.live.drain() {
             if let Some(connection) = self.sessions.get_mut(&key).and_then(Session::detach) {

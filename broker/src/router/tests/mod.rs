@@ -3,6 +3,7 @@
 
 mod connect;
 mod harness;
+mod limits;
 mod qos;
 mod retained;
 mod session;
