@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use log::{debug, info, warn, Level};
+use log::{debug, error, info, warn, Level};
 use tokio::sync::mpsc;
 
 use super::codec::{
@@ -176,7 +176,10 @@ impl Router {
             return Self::refuse(&handle, ConnectReturnCode::IdentifierRejected);
         }
         let client_id: Arc<str> = if connect.client_id.is_empty() {
-            self.assign_client_id(conn)
+            match self.assign_client_id() {
+                Some(id) => id,
+                None => return Self::refuse(&handle, ConnectReturnCode::ServerUnavailable),
+            }
         } else {
             connect.client_id.as_str().into()
         };
@@ -247,17 +250,22 @@ impl Router {
         );
     }
 
-    /// An id for a client that sent none (clean session only), never one already in use, so it
-    /// cannot take over another client's session.
-    fn assign_client_id(&self, conn: ConnId) -> Arc<str> {
-        let base = format!("hearth-auto-{conn}");
-        let mut candidate = base.clone();
-        let mut n = 1;
-        while self.by_client_id.contains_key(candidate.as_str()) {
-            candidate = format!("{base}-{n}");
-            n += 1;
+    /// An id for a client that sent none (clean session only): `hearth-` and 64 random bits
+    /// from the operating system, so nobody can guess it to push the client off, and never one
+    /// already in use, so it cannot take over another client's session. `None` if the
+    /// operating system has no randomness to give, which is logged.
+    fn assign_client_id(&self) -> Option<Arc<str>> {
+        loop {
+            let mut random = [0u8; 8];
+            if let Err(e) = getrandom::fill(&mut random) {
+                error!("refused connection without a client id: cannot draw a random one: {e}");
+                return None;
+            }
+            let candidate = format!("hearth-{:016x}", u64::from_be_bytes(random));
+            if !self.by_client_id.contains_key(candidate.as_str()) {
+                return Some(candidate.into());
+            }
         }
-        candidate.into()
     }
 
     /// A second CONNECT with the same client id closes the first connection and publishes the

@@ -121,6 +121,33 @@ fn clients_without_an_id_get_distinct_sessions() {
 }
 
 #[test]
+fn assigned_client_ids_are_random_not_numbered() {
+    let b = TestBroker::new();
+    let clients: Vec<_> = (0..50).map(|_| b.client(client(""))).collect();
+    let ids = b.client_ids();
+    assert_eq!(ids.len(), clients.len(), "all distinct: {ids:?}");
+    let mut values = Vec::new();
+    for id in &ids {
+        let hex = id.strip_prefix("hearth-").unwrap_or_else(|| panic!("{id}"));
+        assert_eq!(hex.len(), 16, "{id}");
+        values.push(u64::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("{id}")));
+    }
+    // Nothing to guess from the connection number: no id ends with it, and sorted ids are not
+    // a run of neighbours (two of 50 random 64-bit values fall within a million of each other
+    // about once in ten billion runs).
+    for client in &clients {
+        assert!(!ids
+            .iter()
+            .any(|id| id.ends_with(&format!("-{}", client.conn))));
+    }
+    values.sort_unstable();
+    assert!(
+        values.windows(2).all(|w| w[1] - w[0] > 1_000_000),
+        "{ids:?}"
+    );
+}
+
+#[test]
 fn connections_beyond_max_clients_are_refused_with_server_unavailable() {
     let b = TestBroker::with(BrokerSettings {
         max_clients: 3,

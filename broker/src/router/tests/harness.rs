@@ -113,6 +113,18 @@ impl TestBroker {
         Counters::get(&self.0.counters.publish_dropped)
     }
 
+    /// The client ids of every session, sorted.
+    pub(super) fn client_ids(&self) -> Vec<String> {
+        let router = self.0.router.borrow();
+        let mut ids: Vec<String> = router
+            .by_client_id
+            .keys()
+            .map(|id| id.to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+
     /// The `$SYS` statistics the router would publish now, as topic and value.
     pub(super) fn sys_value(&self, topic: &str) -> Option<String> {
         let mut probe = self.client(client("sys-probe"));
