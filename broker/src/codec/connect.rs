@@ -16,19 +16,27 @@ pub(super) fn decode(r: &mut Reader) -> Result<Connect, DecodeError> {
     let protocol = protocol(r)?;
 
     let flags = r.u8("connect flags")?;
-    if flags & RESERVED != 0 {
+    // MQTT 3.1 leaves bit 0, and the will QoS and retain bits of a CONNECT without a will,
+    // unused rather than zero: they are ignored there, as Mosquitto does. 3.1.1 requires
+    // them to be 0.
+    let strict = protocol != Protocol::V31;
+    if strict && flags & RESERVED != 0 {
         return Err(DecodeError::ConnectReservedFlag);
     }
     let will_flag = flags & WILL != 0;
     let will_qos = (flags >> WILL_QOS_SHIFT) & 0b11;
     let will_retain = flags & WILL_RETAIN != 0;
-    if !will_flag && will_qos != 0 {
+    if strict && !will_flag && will_qos != 0 {
         return Err(DecodeError::WillQosWithoutWill(will_qos));
     }
-    if !will_flag && will_retain {
+    if strict && !will_flag && will_retain {
         return Err(DecodeError::WillRetainWithoutWill);
     }
-    let will_qos = QoS::from_u8(will_qos).ok_or(DecodeError::InvalidWillQos)?;
+    let will_qos = if will_flag {
+        QoS::from_u8(will_qos).ok_or(DecodeError::InvalidWillQos)?
+    } else {
+        QoS::AtMostOnce
+    };
     let username_flag = flags & USERNAME != 0;
     let password_flag = flags & PASSWORD != 0;
     if password_flag && !username_flag {

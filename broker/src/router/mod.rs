@@ -166,11 +166,11 @@ impl Router {
             info!("refused connection: empty client id with clean session 0 conn={conn}");
             return Self::refuse(&handle, ConnectReturnCode::IdentifierRejected);
         }
-        if connect.protocol == Protocol::V31 && connect.client_id.chars().count() > 23 {
-            // MQTT 3.1 limits client ids to 23 characters.
+        if let Some(why) = v31_client_id_refusal(&connect) {
             info!(
                 client = connect.client_id.as_str();
-                "refused MQTT 3.1 connection: client id longer than 23 characters client={}",
+                "refused MQTT 3.1 connection from {}: {why} client={}",
+                identity.peer,
                 connect.client_id
             );
             return Self::refuse(&handle, ConnectReturnCode::IdentifierRejected);
@@ -226,13 +226,15 @@ impl Router {
             return;
         };
         handle.send_packet(Packet::Connack(Connack {
-            session_present,
+            // MQTT 3.1's CONNACK has no session present flag: the byte is reserved.
+            session_present: session_present && connect.protocol != Protocol::V31,
             code: ConnectReturnCode::Accepted,
         }));
         session.attach(Connection {
             id: conn,
             handle,
             will,
+            protocol: connect.protocol,
         });
         self.live.insert(conn, key);
         self.max_connected = self.max_connected.max(self.live.len());
@@ -481,7 +483,11 @@ impl Router {
     }
 
     fn on_subscribe(&mut self, key: SessionKey, sub: Subscribe) {
-        let Some(client_id) = self.sessions.get(&key).map(|s| s.client_id().clone()) else {
+        let Some((client_id, protocol)) = self
+            .sessions
+            .get(&key)
+            .map(|s| (s.client_id().clone(), s.protocol()))
+        else {
             return;
         };
         let mut codes = Vec::with_capacity(sub.filters.len());
@@ -494,10 +500,10 @@ impl Router {
                     codes.push(SubackCode::Granted(qos));
                     granted.push((filter, qos));
                 }
-                Ok(()) => codes.push(SubackCode::Failure),
+                Ok(()) => codes.push(refused_code(protocol, qos)),
                 Err(e) => {
                     debug!("refused subscription filter={filter:?}: {e}");
-                    codes.push(SubackCode::Failure);
+                    codes.push(refused_code(protocol, qos));
                 }
             }
         }
@@ -641,6 +647,30 @@ impl Router {
                 connection.handle.close();
             }
         }
+    }
+}
+
+/// Why an MQTT 3.1 client id is refused. MQTT 3.1 (protocol name `MQIsdp`) requires 1 to 23
+/// characters and has no server-assigned ids, so an empty one is refused even with clean
+/// session, as Mosquitto does; MQTT 3.1.1 lifted both rules.
+fn v31_client_id_refusal(connect: &Connect) -> Option<&'static str> {
+    if connect.protocol != Protocol::V31 {
+        None
+    } else if connect.client_id.is_empty() {
+        Some("empty client id (MQTT 3.1 has no server-assigned ids)")
+    } else if connect.client_id.chars().count() > 23 {
+        Some("client id longer than 23 characters")
+    } else {
+        None
+    }
+}
+
+/// The SUBACK code for a refused filter: 0x80 (MQTT-3.9.3). MQTT 3.1's SUBACK has no failure
+/// code, so a 3.1 client gets the QoS it asked for and no subscription, as Mosquitto does.
+pub(crate) fn refused_code(protocol: Option<Protocol>, requested: QoS) -> SubackCode {
+    match protocol {
+        Some(Protocol::V31) => SubackCode::Granted(requested),
+        _ => SubackCode::Failure,
     }
 }
 

@@ -12,7 +12,7 @@ mod queue;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use crate::codec::{LastWill, Packet, QoS};
+use crate::codec::{LastWill, Packet, Protocol, QoS};
 use crate::outbox::ConnHandle;
 
 use delivery::Inflight;
@@ -29,6 +29,8 @@ pub(crate) struct Connection {
     pub handle: ConnHandle,
     /// Published if this connection ends without DISCONNECT (MQTT-3.1.2-8).
     pub will: Option<LastWill>,
+    /// The protocol revision the client connected with; replies follow its rules.
+    pub protocol: Protocol,
 }
 
 /// Identifies a session for the life of the broker; never reused, so a stale key cannot
@@ -73,6 +75,11 @@ impl Session {
 
     pub(crate) fn is_connected(&self) -> bool {
         self.connection.is_some()
+    }
+
+    /// The protocol revision of the attached connection.
+    pub(crate) fn protocol(&self) -> Option<Protocol> {
+        self.connection.as_ref().map(|c| c.protocol)
     }
 
     /// The client is (back) on this connection; replies and deliveries go to it from now on.
@@ -165,6 +172,7 @@ mod tests {
                 qos: QoS::AtMostOnce,
                 retain: false,
             }),
+            protocol: Protocol::V311,
         });
         (s, writer)
     }

@@ -177,3 +177,45 @@ fn a_connect_shown_in_a_log_never_shows_its_password() {
         "{shown}"
     );
 }
+
+fn v31(flags: u8, payload: &[&[u8]]) -> Vec<u8> {
+    connect(b"MQIsdp", 3, flags, payload)
+}
+
+/// MQTT 3.1 leaves these bits unused rather than zero; Mosquitto ignores them there too.
+#[test]
+fn mqtt_3_1_ignores_the_bits_it_leaves_unused() {
+    for (flags, what) in [
+        (0x02 | 0x01, "reserved bit"),
+        (0x02 | 0x08, "will QoS 1 without will"),
+        (0x02 | 0x18, "will QoS 3 without will"),
+        (0x02 | 0x20, "will retain without will"),
+    ] {
+        let Packet::Connect(c) = decode_ok(&v31(flags, &[&field(b"id")])) else {
+            panic!("{what}: not a CONNECT");
+        };
+        assert_eq!(c.protocol, Protocol::V31, "{what}");
+        assert!(c.clean_session, "{what}");
+        assert_eq!(c.will, None, "{what}");
+        // Encoded again it is a plain 3.1 CONNECT, which decodes the same.
+        assert_eq!(
+            decode_ok(&encode(&Packet::Connect(c.clone()))),
+            Packet::Connect(c)
+        );
+    }
+    // With a will, its QoS must still be 0..2, and the password needs a user name.
+    let will: [&[u8]; 3] = [&field(b"id"), &field(b"w"), &field(b"bye")];
+    assert_eq!(
+        decode_err(&v31(0x02 | 0x04 | 0x18, &will)),
+        DecodeError::InvalidWillQos
+    );
+    assert_eq!(
+        decode_err(&v31(0x02 | 0x40, &[&field(b"id"), &field(b"pw")])),
+        DecodeError::PasswordWithoutUsername
+    );
+    // 3.1.1 keeps them strict.
+    assert_eq!(
+        decode_err(&v311(0x03, &[&field(b"id")])),
+        DecodeError::ConnectReservedFlag
+    );
+}

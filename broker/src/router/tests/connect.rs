@@ -11,7 +11,7 @@ use super::harness::{client, connack, publish, with_will, TestBroker};
 fn client_ids_are_accepted_or_refused_by_protocol_and_clean_session() {
     let long_ascii = "abcdefghijklmnopqrstuvw";
     assert_eq!(long_ascii.len(), 23);
-    let cases: [(&str, Protocol, bool, String, ConnectReturnCode); 9] = [
+    let cases: [(&str, Protocol, bool, String, ConnectReturnCode); 10] = [
         // MQTT-3.1.3-8: no id to resume a session by.
         (
             "empty, persistent",
@@ -34,6 +34,14 @@ fn client_ids_are_accepted_or_refused_by_protocol_and_clean_session() {
             true,
             String::new(),
             Accepted,
+        ),
+        // MQTT 3.1 has no server-assigned ids: 1 to 23 characters.
+        (
+            "empty, clean, 3.1",
+            Protocol::V31,
+            true,
+            String::new(),
+            IdentifierRejected,
         ),
         // MQTT 3.1 allows at most 23 characters; 3.1.1 leaves longer ids to the server.
         (

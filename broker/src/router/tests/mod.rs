@@ -4,6 +4,7 @@
 mod connect;
 mod harness;
 mod limits;
+mod mqtt31;
 mod qos;
 mod retained;
 mod session;
