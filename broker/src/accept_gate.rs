@@ -8,11 +8,12 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use log::Level;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use super::address_limits::{AddressLimitSettings, AddressLimits, AddressPermit};
 use super::counters::Counters;
@@ -30,6 +31,8 @@ pub(crate) struct AcceptGate {
     limits: Arc<AddressLimits>,
     /// Opened at start and after each use; `None` while it cannot be reopened.
     spare: Mutex<Option<File>>,
+    /// The spare was given up for the connection `accept` will return next.
+    shedding: AtomicBool,
     counters: Arc<Counters>,
     refusals: Arc<LogLimiter>,
 }
@@ -43,6 +46,7 @@ impl AcceptGate {
         Self {
             limits: AddressLimits::new(settings),
             spare: Mutex::new(open_spare()),
+            shedding: AtomicBool::new(false),
             counters,
             refusals,
         }
@@ -57,6 +61,11 @@ impl AcceptGate {
         peer: SocketAddr,
         listener: &ListenerInfo,
     ) -> Option<(TcpStream, AddressPermit)> {
+        if self.shedding.swap(false, Ordering::Relaxed) {
+            // Accepted with the spare descriptor: there is none for it to keep.
+            self.shed(stream, peer, listener);
+            return None;
+        }
         let refusal = match self.limits.admit(peer.ip()) {
             Ok(permit) => return Some((stream, permit)),
             Err(refusal) => refusal,
@@ -83,15 +92,11 @@ impl AcceptGate {
         None
     }
 
-    /// Handles a failed `accept`. Out of descriptors, the spare one is given up for a moment
-    /// so the connection waiting first can be accepted and closed at once; any other error
-    /// (or no spare) pauses the loop briefly instead of spinning.
-    pub(crate) async fn accept_failed(
-        &self,
-        socket: &TcpListener,
-        listener: &ListenerInfo,
-        error: std::io::Error,
-    ) {
+    /// Handles a failed `accept`. Out of descriptors, the spare one is given up, so the
+    /// accept loop's next `accept` can take the waiting connection (or, with none waiting,
+    /// wait for the next one as usual), which [`AcceptGate::admit`] then refuses at once. Any
+    /// other error (or no spare to give up) pauses the loop briefly instead of spinning.
+    pub(crate) async fn accept_failed(&self, listener: &ListenerInfo, error: std::io::Error) {
         if !out_of_descriptors(&error) {
             self.refusals.log(
                 Level::Warn,
@@ -105,57 +110,41 @@ impl AcceptGate {
             tokio::time::sleep(ACCEPT_BACKOFF).await;
             return;
         }
-        let spare = self.take_spare();
-        let shed = match spare {
-            Some(spare) => {
-                drop(spare);
-                // The connection is already waiting, so this is ready at once; never wait here.
-                let accepted = tokio::select! {
-                    biased;
-                    accepted = socket.accept() => Some(accepted),
-                    () = std::future::ready(()) => None,
-                };
-                self.put_spare(open_spare());
-                match accepted {
-                    Some(Ok((stream, peer))) => {
-                        close_at_once(stream, &listener.kind);
-                        Some(peer)
-                    }
-                    _ => None,
-                }
-            }
-            None => {
-                self.put_spare(open_spare());
-                None
-            }
-        };
-        let limit = soft_descriptor_limit();
-        match shed {
-            Some(peer) => {
-                Counters::add(&self.counters.refused_descriptors, 1);
-                self.refusals.log(
-                    Level::Warn,
-                    None,
-                    Refusal::Descriptors,
-                    format_args!(
-                        "refused connection from {peer} on listener {} at once: the process is out of file descriptors (limit {limit}); raise LimitNOFILE= in the systemd unit or lower max_clients",
-                        listener.name
-                    ),
-                );
-            }
-            None => {
-                self.refusals.log(
-                    Level::Warn,
-                    None,
-                    Refusal::Descriptors,
-                    format_args!(
-                        "cannot accept connections on listener {}: the process is out of file descriptors (limit {limit}); raise LimitNOFILE= in the systemd unit or lower max_clients",
-                        listener.name
-                    ),
-                );
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
-            }
+        if let Some(spare) = self.take_spare() {
+            self.shedding.store(true, Ordering::Relaxed);
+            drop(spare);
+            return;
         }
+        // The spare is gone (another part of the process took its descriptor): wait for one.
+        self.refusals.log(
+            Level::Warn,
+            None,
+            Refusal::Descriptors,
+            format_args!(
+                "cannot accept connections on listener {}: the process is out of file descriptors (limit {}); raise LimitNOFILE= in the systemd unit or lower max_clients",
+                listener.name,
+                soft_descriptor_limit()
+            ),
+        );
+        self.put_spare(open_spare());
+        tokio::time::sleep(ACCEPT_BACKOFF).await;
+    }
+
+    /// Closes a connection accepted with the spare descriptor, and takes the descriptor back.
+    fn shed(&self, stream: TcpStream, peer: SocketAddr, listener: &ListenerInfo) {
+        close_at_once(stream, &listener.kind);
+        self.put_spare(open_spare());
+        Counters::add(&self.counters.refused_descriptors, 1);
+        self.refusals.log(
+            Level::Warn,
+            None,
+            Refusal::Descriptors,
+            format_args!(
+                "refused connection from {peer} on listener {} at once: the process is out of file descriptors (limit {}); raise LimitNOFILE= in the systemd unit or lower max_clients",
+                listener.name,
+                soft_descriptor_limit()
+            ),
+        );
     }
 
     fn take_spare(&self) -> Option<File> {

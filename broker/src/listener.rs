@@ -98,7 +98,7 @@ pub(crate) async fn accept_loop(
                 });
             }
             // Out of file descriptors, the waiting client is refused at once; else a pause.
-            Err(e) => ctx.gate.accept_failed(&bound.socket, &bound.info, e).await,
+            Err(e) => ctx.gate.accept_failed(&bound.info, e).await,
         }
     }
 }

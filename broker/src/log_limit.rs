@@ -255,7 +255,7 @@ fn end_windows(
 
 fn summary(source: Source, kind: Refusal, window: &Window, now: Instant) -> String {
     format!(
-        "… and {} more {}{source} in the last {} s (at most {LINES_PER_WINDOW} such lines are logged per address and minute)",
+        "… and {} more {}{source} in the last {} s (each kind of refusal is logged at most {LINES_PER_WINDOW} times a minute per address)",
         window.suppressed,
         kind.what(),
         now.saturating_duration_since(window.started).as_secs(),
