@@ -8,6 +8,7 @@ pub mod automation;
 pub mod config;
 pub mod daemon;
 pub mod dry_run;
+pub mod fd_limit;
 pub mod homeassistant;
 pub mod hw;
 pub mod logging;

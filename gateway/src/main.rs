@@ -151,6 +151,8 @@ fn passwd(file: &Path, user: &str, delete: bool, stdin: bool) -> Result<(), Exit
 }
 
 fn run(config: Config, path: PathBuf) -> anyhow::Result<()> {
+    // Before anything opens descriptors: each client needs one.
+    gateway::fd_limit::raise_for(config.broker.max_clients);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("hearth")

@@ -78,6 +78,33 @@ pub(crate) fn read(table: Option<TableReader>, errs: &mut ErrorSink) -> BrokerSe
     if let Some(n) = t.integer(errs, "max_clients", 1..=1_000_000) {
         settings.max_clients = n;
     }
+    read_limits(&mut t, errs, &mut settings);
     t.finish(errs);
     settings
+}
+
+/// The per-address, topic and retained limits; 0 turns a per-address limit off.
+fn read_limits(t: &mut TableReader, errs: &mut ErrorSink, settings: &mut BrokerSettings) {
+    if let Some(n) = t.integer(errs, "max_connections_per_address", 0..=1_000_000) {
+        settings.max_connections_per_address = n;
+    }
+    if let Some(n) = t.integer(errs, "max_connects_per_address_per_second", 0..=1_000_000) {
+        settings.max_connects_per_address_per_second = n;
+    }
+    if let Some(n) = t.integer(errs, "max_connect_burst_per_address", 1..=1_000_000) {
+        settings.max_connect_burst_per_address = n;
+    }
+    if let Some(b) = t.boolean(errs, "limit_loopback") {
+        settings.limit_loopback = b;
+    }
+    // A topic is at most 65,535 bytes, and so at most 65,536 levels.
+    if let Some(n) = t.integer(errs, "max_topic_length", 1..=65_535) {
+        settings.max_topic_length = n;
+    }
+    if let Some(n) = t.integer(errs, "max_topic_levels", 1..=65_536) {
+        settings.max_topic_levels = n;
+    }
+    if let Some(n) = t.integer(errs, "max_retained_messages", 0..=100_000_000) {
+        settings.max_retained_messages = n;
+    }
 }

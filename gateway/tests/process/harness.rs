@@ -44,6 +44,8 @@ pub struct Daemon {
     /// Lines of the daemon's stderr; keeping this alive keeps the draining thread alive, so the
     /// daemon never blocks on a full pipe.
     log: mpsc::Receiver<String>,
+    /// What it logged until it was running.
+    pub startup_log: Vec<String>,
     _config: TempConfig,
 }
 
@@ -55,11 +57,18 @@ impl Daemon {
 
     /// Like [`Daemon::start`], with extra environment variables for the child.
     pub fn start_with_env(name: &str, broker_extra: &str, env: &[(&str, &OsStr)]) -> Daemon {
+        let mut command = hearth();
+        command.envs(env.iter().copied());
+        Daemon::start_as(name, broker_extra, command)
+    }
+
+    /// Runs `command` (`hearth`, or a wrapper such as `prlimit … hearth`) with `run --config`
+    /// and a `[broker]` table listening on port 0 with `broker_extra` appended.
+    pub fn start_as(name: &str, broker_extra: &str, mut command: Command) -> Daemon {
         let config = TempConfig::new(name, &config_text(broker_extra));
-        let mut child = hearth()
+        let mut child = command
             .args(["run", "--config"])
             .arg(&config.path)
-            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn hearth");
@@ -72,10 +81,12 @@ impl Daemon {
                 }
             }
         });
+        let mut startup_log = Vec::new();
         let addr = loop {
             let line = log_rx
                 .recv_timeout(Duration::from_secs(20))
                 .expect("hearth logged its listening address");
+            startup_log.push(line.clone());
             if let Some(rest) = line.split("MQTT broker listening on ").nth(1) {
                 // "127.0.0.1:PORT (tcp, listener tcp:PORT)": the address comes first.
                 let addr = rest.split_whitespace().next().unwrap_or_default();
@@ -88,6 +99,7 @@ impl Daemon {
             let line = log_rx
                 .recv_timeout(Duration::from_secs(20))
                 .expect("hearth logged that it is running");
+            startup_log.push(line.clone());
             if line.contains(" running with ") {
                 break;
             }
@@ -96,6 +108,7 @@ impl Daemon {
             child,
             addr,
             log: log_rx,
+            startup_log,
             _config: config,
         }
     }

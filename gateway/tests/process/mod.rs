@@ -1,4 +1,5 @@
 mod cli;
+mod fd_limit;
 mod harness;
 mod memory;
 mod notify;
