@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::admission;
 use super::codec::{self, encode_publish, Connack, ConnectReturnCode, DecodeError, Packet};
 use super::counters::Counters;
 use super::event::{ClientIdentity, CloseReason, Event};
@@ -64,14 +65,7 @@ pub(crate) async fn serve<R, W>(
             // (MQTT-3.1.2-2); all others close silently (MQTT-4.8.0-1).
             if let Some(code) = e.connack_code() {
                 info!("refused connection from {peer} with CONNACK {code:?}: {e}");
-                let mut out = BytesMut::new();
-                Packet::Connack(Connack {
-                    session_present: false,
-                    code,
-                })
-                .encode(&mut out);
-                let _ = writer.write_all(&out).await;
-                let _ = writer.shutdown().await;
+                refuse(&mut writer, code).await;
             } else {
                 info!("closed connection from {peer} before CONNECT: {e}");
             }
@@ -86,6 +80,11 @@ pub(crate) async fn serve<R, W>(
         }
     };
 
+    let username = match admission::admit(&origin, &connect).await {
+        Ok(username) => username,
+        Err(code) => return refuse(&mut writer, code).await,
+    };
+
     let (handle, writer_side) = outbox::channel();
     let abort = writer_side.abort.clone();
     tokio::spawn(write_loop(writer, writer_side, ctx.counters.clone()));
@@ -97,7 +96,7 @@ pub(crate) async fn serve<R, W>(
     let identity = ClientIdentity {
         peer,
         listener: origin.listener.name.clone(),
-        username: connect.username.as_deref().map(Arc::from),
+        username,
     };
     let event = Event::Connect {
         conn,
@@ -119,6 +118,18 @@ pub(crate) async fn serve<R, W>(
     )
     .await;
     let _ = ctx.events.send(Event::Closed { conn, reason }).await;
+}
+
+/// Answers a CONNECT with a refusal and closes the connection.
+async fn refuse<W: AsyncWrite + Unpin>(writer: &mut W, code: ConnectReturnCode) {
+    let mut out = BytesMut::new();
+    Packet::Connack(Connack {
+        session_present: false,
+        code,
+    })
+    .encode(&mut out);
+    let _ = writer.write_all(&out).await;
+    let _ = writer.shutdown().await;
 }
 
 /// Forwards packets until the connection ends, and says why it ended.

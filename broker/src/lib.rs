@@ -7,6 +7,7 @@
 //! ```
 
 pub mod auth;
+mod admission;
 pub mod codec;
 mod connection;
 mod counters;
@@ -41,6 +42,8 @@ pub use message::Message;
 pub use mqtt_topic as topic;
 pub use settings::{BrokerSettings, ListenerKind, ListenerSettings, TlsSettings, DEFAULT_WS_PATH};
 
+use auth::acl::AclError;
+use auth::{Acl, PasswordFile, PasswordFileError};
 use connection::ConnContext;
 use counters::Counters;
 use event::Event;
@@ -64,6 +67,10 @@ pub enum BrokerError {
     },
     #[error("no listener configured: the broker needs at least one address to listen on")]
     NoListener,
+    #[error("{0}")]
+    Users(PasswordFileError),
+    #[error("access control rules: {0}")]
+    Acl(AclError),
 }
 
 impl BrokerError {
@@ -101,7 +108,13 @@ impl Broker {
         if settings.listeners.is_empty() {
             return Err(BrokerError::NoListener);
         }
-        let bound = listener::bind_all(&settings.listeners).await?;
+        let users = match &settings.password_file {
+            Some(path) => Some(PasswordFile::load(path).map_err(BrokerError::Users)?),
+            None => None,
+        };
+        let acl = Acl::new(settings.acl.clone(), protected_topics(&settings))
+            .map_err(BrokerError::Acl)?;
+        let bound = listener::bind_all(&settings.listeners, users.as_ref()).await?;
         let counters = Arc::new(Counters::default());
         let (events, inbox) = mpsc::channel(ROUTER_BACKLOG);
         let ctx = Arc::new(ConnContext {
@@ -110,7 +123,7 @@ impl Broker {
             max_packet_size: settings.max_packet_size,
             connect_timeout: settings.connect_timeout,
         });
-        let router = tokio::spawn(Router::new(settings, counters).run(inbox));
+        let router = tokio::spawn(Router::new(settings, acl, counters).run(inbox));
         let stop_accepting = CancellationToken::new();
         let connections = TaskTracker::new();
         let ids = Arc::new(listener::ConnIds::default());
@@ -185,4 +198,11 @@ impl Broker {
             warn!("some connections did not close within {SHUTDOWN_GRACE:?}");
         }
     }
+}
+
+/// `$SYS` is the broker's own; the settings add the gateway's topics.
+fn protected_topics(settings: &BrokerSettings) -> Vec<String> {
+    let mut protected = vec!["$SYS/#".to_string()];
+    protected.extend(settings.protected_topics.iter().cloned());
+    protected
 }

@@ -3,7 +3,8 @@
 //! WebSocket client never holds up the accept loop or anyone else.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use log::warn;
@@ -11,6 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::auth::{Authenticator, PasswordFile};
 use super::connection::{self, ConnContext};
 use super::session::ConnId;
 use super::settings::{ListenerKind, ListenerSettings};
@@ -23,6 +25,38 @@ pub(crate) struct ListenerInfo {
     /// The bound address (the configured port may have been 0).
     pub addr: SocketAddr,
     pub kind: ListenerKind,
+    pub allow_anonymous: bool,
+    /// Checks CONNECT credentials; replaced when the users are reloaded.
+    pub authenticator: RwLock<Arc<Authenticator>>,
+    /// Credentials sent where no users are configured are logged once, not per client.
+    pub credentials_ignored_logged: AtomicBool,
+}
+
+impl ListenerInfo {
+    pub(crate) fn authenticator(&self) -> Arc<Authenticator> {
+        match self.authenticator.read() {
+            Ok(current) => current.clone(),
+            // A panic while swapping cannot leave a half-written Arc: the old one is intact.
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Whether a verified client certificate's name is the user name here.
+    pub(crate) fn kind_uses_certificate_names(&self) -> bool {
+        match &self.kind {
+            ListenerKind::Tls(tls) | ListenerKind::Wss { tls, .. } => tls.identity_as_username,
+            ListenerKind::Tcp | ListenerKind::Ws { .. } => false,
+        }
+    }
+
+    /// Puts a new password file in force for connections from now on.
+    pub(crate) fn set_users(&self, users: Option<&PasswordFile>) {
+        let new = Arc::new(Authenticator::new(users.cloned(), self.allow_anonymous));
+        match self.authenticator.write() {
+            Ok(mut current) => *current = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+    }
 }
 
 /// Where a connection came from.
@@ -30,6 +64,8 @@ pub(crate) struct ListenerInfo {
 pub(crate) struct Origin {
     pub peer: SocketAddr,
     pub listener: Arc<ListenerInfo>,
+    /// The Common Name of the client certificate a TLS listener verified.
+    pub certificate_name: Option<String>,
 }
 
 /// A bound listener, not yet accepting.
@@ -39,7 +75,10 @@ pub(crate) struct Bound {
 }
 
 /// Binds every listener before any accepts, so a port already taken stops the start cleanly.
-pub(crate) async fn bind_all(settings: &[ListenerSettings]) -> Result<Vec<Bound>, BrokerError> {
+pub(crate) async fn bind_all(
+    settings: &[ListenerSettings],
+    users: Option<&PasswordFile>,
+) -> Result<Vec<Bound>, BrokerError> {
     let mut bound = Vec::with_capacity(settings.len());
     for listener in settings {
         let socket = TcpListener::bind(listener.addr)
@@ -54,6 +93,12 @@ pub(crate) async fn bind_all(settings: &[ListenerSettings]) -> Result<Vec<Bound>
                 name: listener.name.as_str().into(),
                 addr,
                 kind: listener.kind.clone(),
+                allow_anonymous: listener.allow_anonymous,
+                authenticator: RwLock::new(Arc::new(Authenticator::new(
+                    users.cloned(),
+                    listener.allow_anonymous,
+                ))),
+                credentials_ignored_logged: AtomicBool::new(false),
             }),
         });
     }
@@ -87,6 +132,7 @@ pub(crate) async fn accept_loop(
                 let origin = Origin {
                     peer,
                     listener: bound.info.clone(),
+                    certificate_name: None,
                 };
                 tracker.spawn(serve(stream, origin, ids.next(), ctx.clone()));
             }

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::auth::AclRule;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerSettings {
     /// Where clients connect; at least one. The default is plain MQTT on 127.0.0.1:1883.
@@ -11,6 +13,11 @@ pub struct BrokerSettings {
     /// The users allowed to connect, in Mosquitto's password file format; `None` when no users
     /// are configured.
     pub password_file: Option<PathBuf>,
+    /// Access control rules, first match wins (see [`crate::auth::acl`]).
+    pub acl: Vec<AclRule>,
+    /// Topic filters network clients may not write unless a rule names them: the gateway's
+    /// own `hearth/<gateway>/#`. `$SYS/#` is always protected.
+    pub protected_topics: Vec<String>,
     /// Largest packet accepted from a client, fixed header included.
     pub max_packet_size: usize,
     /// QoS 1/2 messages sent to one client and not yet acknowledged.
@@ -109,6 +116,8 @@ impl Default for BrokerSettings {
                 1883,
             )))],
             password_file: None,
+            acl: Vec::new(),
+            protected_topics: Vec::new(),
             max_packet_size: 1024 * 1024,
             max_inflight: 20,
             max_queued_messages: 1000,
