@@ -13,4 +13,5 @@
 //!   For a plain `TcpStream` it costs nothing.
 
 pub mod sniff;
+pub mod tls;
 
