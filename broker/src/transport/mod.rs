@@ -14,4 +14,4 @@
 
 pub mod sniff;
 pub mod tls;
-
+pub mod ws;
