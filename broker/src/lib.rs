@@ -23,6 +23,7 @@ mod session;
 mod settings;
 mod subscriptions;
 mod sys;
+pub mod transport;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
