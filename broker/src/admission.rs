@@ -15,7 +15,10 @@ use super::listener::Origin;
 /// Who the client turned out to be: `None` for an anonymous client.
 pub(crate) type Admitted = Option<Arc<str>>;
 
-pub(crate) async fn admit(origin: &Origin, connect: &Connect) -> Result<Admitted, ConnectReturnCode> {
+pub(crate) async fn admit(
+    origin: &Origin,
+    connect: &Connect,
+) -> Result<Admitted, ConnectReturnCode> {
     let listener = &origin.listener;
     if listener.kind_uses_certificate_names() {
         // Mosquitto's `use_identity_as_username`: the verified certificate is the credential,

@@ -38,6 +38,8 @@ pub(crate) enum Event {
     ReloadAccess {
         acl: Acl,
         disconnect_users: Vec<String>,
+        /// Listeners that let anonymous clients in and no longer do: theirs must go too.
+        anonymous_refused_on: Vec<Arc<str>>,
     },
     /// Answered at once: proves the router is still taking events (the systemd watchdog).
     Ping(oneshot::Sender<()>),

@@ -6,8 +6,8 @@
 //!              BrokerHandle (in-process) ──────┘   retained messages, $SYS
 //! ```
 
-pub mod auth;
 mod admission;
+pub mod auth;
 pub mod codec;
 mod connection;
 mod counters;
@@ -17,6 +17,7 @@ mod listener;
 mod local;
 mod message;
 mod outbox;
+mod reload;
 mod retained;
 mod router;
 mod session;
@@ -41,6 +42,7 @@ pub use local::{BrokerHandle, LocalError, Subscription};
 pub use message::Message;
 /// MQTT topic names and filters: the rules the router and the rule engine share.
 pub use mqtt_topic as topic;
+pub use reload::ReloadReport;
 pub use settings::{BrokerSettings, ListenerKind, ListenerSettings, TlsSettings, DEFAULT_WS_PATH};
 
 use auth::acl::AclError;
@@ -49,6 +51,7 @@ use connection::ConnContext;
 use counters::Counters;
 use event::Event;
 use router::Router;
+use transport::tls::TlsError;
 
 /// Packets waiting for the router; when full, readers wait, which slows publishers through
 /// TCP instead of growing memory.
@@ -72,6 +75,8 @@ pub enum BrokerError {
     Users(PasswordFileError),
     #[error("access control rules: {0}")]
     Acl(AclError),
+    #[error("listener {name}: {cause}")]
+    Tls { name: String, cause: TlsError },
 }
 
 impl BrokerError {
@@ -96,6 +101,9 @@ impl BrokerError {
 /// A running broker. Stop it with [`Broker::shutdown`].
 pub struct Broker {
     listeners: Vec<(String, SocketAddr)>,
+    listener_infos: Vec<Arc<listener::ListenerInfo>>,
+    /// What the broker runs with now, to tell what a reload changes.
+    settings: BrokerSettings,
     events: mpsc::Sender<Event>,
     router: JoinHandle<()>,
     accepts: Vec<JoinHandle<()>>,
@@ -123,7 +131,10 @@ impl Broker {
             counters: counters.clone(),
             max_packet_size: settings.max_packet_size,
             connect_timeout: settings.connect_timeout,
+            listeners: bound.iter().map(|b| b.info.clone()).collect(),
         });
+        let listener_infos = ctx.listeners.clone();
+        let running = settings.clone();
         let router = tokio::spawn(Router::new(settings, acl, counters).run(inbox));
         let stop_accepting = CancellationToken::new();
         let connections = TaskTracker::new();
@@ -148,6 +159,8 @@ impl Broker {
         }
         Ok(Broker {
             listeners,
+            listener_infos,
+            settings: running,
             events,
             router,
             accepts,

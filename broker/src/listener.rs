@@ -7,7 +7,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use log::warn;
+use log::{info, warn};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -16,6 +17,8 @@ use super::auth::{Authenticator, PasswordFile};
 use super::connection::{self, ConnContext};
 use super::session::ConnId;
 use super::settings::{ListenerKind, ListenerSettings};
+use super::transport::tls::{self, TlsAcceptorCell};
+use super::transport::{sniff, ws};
 use super::BrokerError;
 
 /// A listener as connections see it: for logs, diagnostics and access decisions.
@@ -24,12 +27,15 @@ pub(crate) struct ListenerInfo {
     pub name: Arc<str>,
     /// The bound address (the configured port may have been 0).
     pub addr: SocketAddr,
+    /// The address as configured, to recognise the listener in a reloaded configuration.
+    pub configured: SocketAddr,
     pub kind: ListenerKind,
-    pub allow_anonymous: bool,
     /// Checks CONNECT credentials; replaced when the users are reloaded.
     pub authenticator: RwLock<Arc<Authenticator>>,
     /// Credentials sent where no users are configured are logged once, not per client.
     pub credentials_ignored_logged: AtomicBool,
+    /// The certificate of a `tls` or `wss` listener; replaced on reload.
+    pub tls: Option<TlsAcceptorCell>,
 }
 
 impl ListenerInfo {
@@ -49,9 +55,9 @@ impl ListenerInfo {
         }
     }
 
-    /// Puts a new password file in force for connections from now on.
-    pub(crate) fn set_users(&self, users: Option<&PasswordFile>) {
-        let new = Arc::new(Authenticator::new(users.cloned(), self.allow_anonymous));
+    /// Puts new users in force for connections from now on.
+    pub(crate) fn set_users(&self, users: Option<&PasswordFile>, allow_anonymous: bool) {
+        let new = Arc::new(Authenticator::new(users.cloned(), allow_anonymous));
         match self.authenticator.write() {
             Ok(mut current) => *current = new,
             Err(poisoned) => *poisoned.into_inner() = new,
@@ -81,6 +87,18 @@ pub(crate) async fn bind_all(
 ) -> Result<Vec<Bound>, BrokerError> {
     let mut bound = Vec::with_capacity(settings.len());
     for listener in settings {
+        // Certificates first: a bad one stops the start before any port is taken.
+        let tls = match listener.tls() {
+            Some(settings) => {
+                Some(
+                    TlsAcceptorCell::new(settings).map_err(|cause| BrokerError::Tls {
+                        name: listener.name.clone(),
+                        cause,
+                    })?,
+                )
+            }
+            None => None,
+        };
         let socket = TcpListener::bind(listener.addr)
             .await
             .map_err(|cause| BrokerError::listen(listener, cause))?;
@@ -92,13 +110,14 @@ pub(crate) async fn bind_all(
             info: Arc::new(ListenerInfo {
                 name: listener.name.as_str().into(),
                 addr,
+                configured: listener.addr,
                 kind: listener.kind.clone(),
-                allow_anonymous: listener.allow_anonymous,
                 authenticator: RwLock::new(Arc::new(Authenticator::new(
                     users.cloned(),
                     listener.allow_anonymous,
                 ))),
                 credentials_ignored_logged: AtomicBool::new(false),
+                tls,
             }),
         });
     }
@@ -148,15 +167,91 @@ pub(crate) async fn accept_loop(
     }
 }
 
-/// Runs the listener's handshake on the connection's own task, then serves MQTT.
-async fn serve(stream: TcpStream, origin: Origin, conn: ConnId, ctx: Arc<ConnContext>) {
+/// Runs the listener's handshake on the connection's own task, then serves MQTT. The
+/// handshake (TLS, HTTP upgrade) shares the CONNECT timeout: a client that stalls in it holds
+/// only its own task.
+async fn serve(stream: TcpStream, mut origin: Origin, conn: ConnId, ctx: Arc<ConnContext>) {
     let _ = stream.set_nodelay(true);
-    match origin.listener.kind {
-        ListenerKind::Tcp => {
+    let listener = origin.listener.clone();
+    let limit = ctx.connect_timeout;
+    let max_packet = ctx.max_packet_size;
+    match (&listener.kind, &listener.tls) {
+        (ListenerKind::Tcp, _) => {
             let (reader, writer) = stream.into_split();
             connection::serve(reader, writer, origin, conn, ctx).await;
         }
-        // Wired with the transports.
-        ListenerKind::Ws { .. } | ListenerKind::Tls(_) | ListenerKind::Wss { .. } => {}
+        (ListenerKind::Ws { path }, _) => {
+            let handshake = ws::accept(stream, path, max_packet);
+            match tokio::time::timeout(limit, handshake).await {
+                Ok(Ok(ws)) => split_and_serve(ws, origin, conn, ctx).await,
+                Ok(Err(e)) => handshake_failed(&origin, "WebSocket", &e.to_string()),
+                Err(_) => handshake_timed_out(&origin, "WebSocket", limit),
+            }
+        }
+        (ListenerKind::Tls(_), Some(cell)) => {
+            let handshake = cell.acceptor().accept(stream);
+            match tokio::time::timeout(limit, handshake).await {
+                Ok(Ok(tls)) => {
+                    origin.certificate_name = tls::peer_identity(tls.get_ref().1);
+                    split_and_serve(tls, origin, conn, ctx).await;
+                }
+                Ok(Err(e)) => tls_failed(&origin, &ctx, &e),
+                Err(_) => handshake_timed_out(&origin, "TLS", limit),
+            }
+        }
+        (ListenerKind::Wss { path, .. }, Some(cell)) => {
+            let handshake = async {
+                let tls = cell.acceptor().accept(stream).await.map_err(Err)?;
+                let name = tls::peer_identity(tls.get_ref().1);
+                let ws = ws::accept(tls, path, max_packet).await.map_err(Ok)?;
+                Ok::<_, Result<ws::WsError, std::io::Error>>((ws, name))
+            };
+            match tokio::time::timeout(limit, handshake).await {
+                Ok(Ok((ws, name))) => {
+                    origin.certificate_name = name;
+                    split_and_serve(ws, origin, conn, ctx).await;
+                }
+                Ok(Err(Err(e))) => tls_failed(&origin, &ctx, &e),
+                Ok(Err(Ok(e))) => handshake_failed(&origin, "WebSocket", &e.to_string()),
+                Err(_) => handshake_timed_out(&origin, "TLS and WebSocket", limit),
+            }
+        }
+        // `bind_all` gives every TLS kind its acceptor.
+        (ListenerKind::Tls(_) | ListenerKind::Wss { .. }, None) => {}
+    }
+}
+
+async fn split_and_serve<S>(stream: S, origin: Origin, conn: ConnId, ctx: Arc<ConnContext>)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (reader, writer) = tokio::io::split(stream);
+    connection::serve(reader, writer, origin, conn, ctx).await;
+}
+
+fn handshake_failed(origin: &Origin, what: &str, why: &str) {
+    info!(
+        "closed connection from {} on listener {}: {what} handshake failed: {why}",
+        origin.peer, origin.listener.name
+    );
+}
+
+fn handshake_timed_out(origin: &Origin, what: &str, limit: Duration) {
+    info!(
+        "closed connection from {} on listener {}: {what} handshake not finished within {limit:?}",
+        origin.peer, origin.listener.name
+    );
+}
+
+fn tls_failed(origin: &Origin, ctx: &ConnContext, e: &std::io::Error) {
+    if sniff::is_plaintext_on_tls(e) {
+        info!(
+            "closed connection from {} on TLS listener {}: the client did not start TLS (plain MQTT or HTTP?); {}",
+            origin.peer,
+            origin.listener.name,
+            ctx.served_elsewhere(&["tcp", "ws"], "plain connections")
+        );
+    } else {
+        handshake_failed(origin, "TLS", &e.to_string());
     }
 }

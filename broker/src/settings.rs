@@ -34,6 +34,33 @@ pub struct BrokerSettings {
     pub max_clients: usize,
 }
 
+impl BrokerSettings {
+    /// The names of the settings that differ from `new` and that only a restart applies
+    /// (everything but users, access rules, anonymous access and certificates).
+    pub(crate) fn restart_only_changes(&self, new: &BrokerSettings) -> Vec<&'static str> {
+        [
+            (
+                "max_packet_size",
+                self.max_packet_size != new.max_packet_size,
+            ),
+            ("max_inflight", self.max_inflight != new.max_inflight),
+            (
+                "max_queued_messages",
+                self.max_queued_messages != new.max_queued_messages,
+            ),
+            (
+                "connect_timeout",
+                self.connect_timeout != new.connect_timeout,
+            ),
+            ("sys_interval", self.sys_interval != new.sys_interval),
+            ("max_clients", self.max_clients != new.max_clients),
+        ]
+        .into_iter()
+        .filter_map(|(name, changed)| changed.then_some(name))
+        .collect()
+    }
+}
+
 /// One address the broker accepts connections on, and how it speaks there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenerSettings {

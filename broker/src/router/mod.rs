@@ -126,7 +126,8 @@ impl Router {
             Event::ReloadAccess {
                 acl,
                 disconnect_users,
-            } => self.reload_access(acl, &disconnect_users),
+                anonymous_refused_on,
+            } => self.reload_access(acl, &disconnect_users, &anonymous_refused_on),
             Event::Shutdown => self.shutdown(),
         }
     }
@@ -228,7 +229,7 @@ impl Router {
             None => self.insert_session(client_id.clone(), connect.clean_session),
         };
         if let Some(session) = self.sessions.get_mut(&key) {
-            session.set_access(identity.username.clone(), access);
+            session.set_access(identity.username.clone(), identity.listener.clone(), access);
         }
         if session_present {
             // Rights may have narrowed since the session was last used (another user, a reload).
@@ -295,8 +296,10 @@ impl Router {
     fn insert_session(&mut self, client_id: Arc<str>, clean_session: bool) -> SessionKey {
         let key = self.new_key();
         self.by_client_id.insert(client_id.clone(), key);
-        self.sessions
-            .insert(key, Session::new(client_id, clean_session, ClientAcl::unrestricted()));
+        self.sessions.insert(
+            key,
+            Session::new(client_id, clean_session, ClientAcl::unrestricted()),
+        );
         key
     }
 
@@ -570,7 +573,12 @@ impl Router {
     /// New access rules and users: every session's rights are compiled again at once, so a
     /// narrowed right is lost immediately, subscriptions included; clients whose user was
     /// removed or whose password changed are disconnected.
-    fn reload_access(&mut self, acl: Acl, disconnect_users: &[String]) {
+    fn reload_access(
+        &mut self,
+        acl: Acl,
+        disconnect_users: &[String],
+        anonymous_refused_on: &[Arc<str>],
+    ) {
         self.acl = acl;
         let keys: Vec<SessionKey> = self.sessions.keys().copied().collect();
         let mut to_close = Vec::new();
@@ -579,9 +587,16 @@ impl Router {
                 continue;
             };
             let username = session.username().cloned();
-            let access = self.acl.for_client(username.as_deref(), session.client_id());
-            session.set_access(username.clone(), access);
-            if username.is_some_and(|u| disconnect_users.iter().any(|d| d.as_str() == &*u)) {
+            let listener = session.listener().clone();
+            let access = self
+                .acl
+                .for_client(username.as_deref(), session.client_id());
+            session.set_access(username.clone(), listener.clone(), access);
+            let must_go = match &username {
+                Some(user) => disconnect_users.iter().any(|d| d.as_str() == &**user),
+                None => anonymous_refused_on.contains(&listener),
+            };
+            if must_go && session.is_connected() {
                 to_close.push(key);
             }
             self.drop_forbidden_subscriptions(key);
@@ -596,7 +611,7 @@ impl Router {
             };
             info!(
                 client = client_id.as_ref();
-                "client disconnected: its user was removed or its password changed client={client_id} conn={}",
+                "client disconnected: its user was removed or its password changed, or it is anonymous where that is no longer allowed client={client_id} conn={}",
                 connection.id
             );
             self.live.remove(&connection.id);

@@ -41,6 +41,8 @@ pub(crate) struct Session {
     clean_session: bool,
     /// The user its client last connected as; its rights follow from it.
     username: Option<Arc<str>>,
+    /// The listener its client last connected on.
+    listener: Arc<str>,
     /// What the client may publish and receive, offline too (queued messages are checked).
     access: ClientAcl,
     connection: Option<Connection>,
@@ -59,6 +61,7 @@ impl Session {
             client_id,
             clean_session,
             username: None,
+            listener: Arc::from(""),
             access,
             connection: None,
             subscriptions: HashMap::new(),
@@ -77,14 +80,24 @@ impl Session {
         self.username.as_ref()
     }
 
+    pub(crate) fn listener(&self) -> &Arc<str> {
+        &self.listener
+    }
+
     pub(crate) fn access(&self) -> &ClientAcl {
         &self.access
     }
 
     /// Who the client is from now on (a resumed session may be taken up under another user
     /// name), and so what it may do.
-    pub(crate) fn set_access(&mut self, username: Option<Arc<str>>, access: ClientAcl) {
+    pub(crate) fn set_access(
+        &mut self,
+        username: Option<Arc<str>>,
+        listener: Arc<str>,
+        access: ClientAcl,
+    ) {
         self.username = username;
+        self.listener = listener;
         self.access = access;
     }
 

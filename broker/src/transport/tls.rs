@@ -132,6 +132,11 @@ impl TlsAcceptorCell {
         Ok(())
     }
 
+    /// Puts a configuration loaded beforehand (with [`load`]) in force for new connections.
+    pub fn set(&self, config: Arc<ServerConfig>) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = config;
+    }
+
     /// An acceptor for one new connection.
     pub fn acceptor(&self) -> TlsAcceptor {
         TlsAcceptor::from(

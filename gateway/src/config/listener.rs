@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use super::error::{excerpt, ErrorSink};
 use super::reader::TableReader;
+use ::broker::transport::tls::{self, TlsError};
 use ::broker::{ListenerKind, ListenerSettings, TlsSettings, DEFAULT_WS_PATH};
 
 /// What the listener checks need to know of the rest of `[broker]`.
@@ -180,13 +181,33 @@ fn read_tls(t: &mut TableReader, errs: &mut ErrorSink) -> Option<TlsSettings> {
             }
         }
     }
-    Some(TlsSettings {
-        cert_file: PathBuf::from(cert?.0),
+    let (cert, cert_span) = cert?;
+    let settings = TlsSettings {
+        cert_file: PathBuf::from(cert),
         key_file: PathBuf::from(key?.0),
         client_ca_file: ca.map(|(p, _)| PathBuf::from(p)),
         require_client_cert: require.unwrap_or(false),
         identity_as_username: identity.unwrap_or(false),
-    })
+    };
+    // Loaded now, so `hearth check` finds an unreadable file or a key that is not the
+    // certificate's before the broker is asked to start with them.
+    if let Err(e) = tls::load(&settings) {
+        errs.report(&t.key_path(tls_error_key(&e)), cert_span, e.to_string());
+    }
+    Some(settings)
+}
+
+/// The key the error is about, for its path in the report.
+fn tls_error_key(e: &TlsError) -> &'static str {
+    match e {
+        TlsError::Read { what, .. } if what.contains("key") => "key_file",
+        TlsError::Read { what, .. } if what.contains("CA") => "client_ca_file",
+        TlsError::NoKey { .. } | TlsError::UnsupportedKey { .. } | TlsError::KeyMismatch { .. } => {
+            "key_file"
+        }
+        TlsError::NoClientCa { .. } | TlsError::BadClientCa { .. } => "client_ca_file",
+        _ => "cert_file",
+    }
 }
 
 /// Checks across listeners: names and ports used once (two listeners on one port cannot both
