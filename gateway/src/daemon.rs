@@ -98,6 +98,11 @@ impl Daemon {
         self.broker.local_addr()
     }
 
+    /// Every listener's name and bound address, in configuration order.
+    pub fn listener_addrs(&self) -> &[(String, SocketAddr)] {
+        self.broker.listener_addrs()
+    }
+
     pub fn broker(&self) -> BrokerHandle {
         self.broker.handle()
     }
