@@ -122,6 +122,7 @@ impl Broker {
             None => None,
         };
         let acl = Acl::new(settings.acl.clone(), protected_topics(&settings))
+            .and_then(|acl| acl.with_open(settings.open_topics.clone()))
             .map_err(BrokerError::Acl)?;
         let bound = listener::bind_all(&settings.listeners, users.as_ref()).await?;
         let counters = Arc::new(Counters::default());

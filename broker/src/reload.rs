@@ -31,7 +31,9 @@ impl Broker {
             Some(path) => Some(PasswordFile::load(path).map_err(BrokerError::Users)?),
             None => None,
         };
-        let acl = Acl::new(new.acl.clone(), protected_topics(new)).map_err(BrokerError::Acl)?;
+        let acl = Acl::new(new.acl.clone(), protected_topics(new))
+            .and_then(|acl| acl.with_open(new.open_topics.clone()))
+            .map_err(BrokerError::Acl)?;
         let mut report = ReloadReport::default();
         // Running listeners with their new settings, when the listener is still there as it
         // was (same name, address and kind); certificates loaded before any is swapped.
@@ -93,6 +95,7 @@ impl Broker {
         self.settings.password_file = new.password_file.clone();
         self.settings.acl = new.acl.clone();
         self.settings.protected_topics = new.protected_topics.clone();
+        self.settings.open_topics = new.open_topics.clone();
         report.needs_restart.extend(
             self.settings
                 .restart_only_changes(new)

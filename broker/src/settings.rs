@@ -18,6 +18,9 @@ pub struct BrokerSettings {
     /// Topic filters network clients may not write unless a rule names them: the gateway's
     /// own `hearth/<gateway>/#`. `$SYS/#` is always protected.
     pub protected_topics: Vec<String>,
+    /// Topics under the protected ones that network clients may still write: the gateway's
+    /// simulated-device controls.
+    pub open_topics: Vec<String>,
     /// Largest packet accepted from a client, fixed header included.
     pub max_packet_size: usize,
     /// QoS 1/2 messages sent to one client and not yet acknowledged.
@@ -145,6 +148,7 @@ impl Default for BrokerSettings {
             password_file: None,
             acl: Vec::new(),
             protected_topics: Vec::new(),
+            open_topics: Vec::new(),
             max_packet_size: 1024 * 1024,
             max_inflight: 20,
             max_queued_messages: 1000,

@@ -106,6 +106,10 @@ impl Config {
         if errs.is_empty() {
             let mut broker = broker;
             broker.protected_topics = gateway_topics(&gateway, &actuators.settings, &discovery);
+            if sensors.iter().any(|s| s.device.is_simulated()) {
+                broker.open_topics =
+                    vec![crate::sensors::sim_control::command_filter(&gateway.name)];
+            }
             Ok(Config {
                 gateway,
                 broker,
