@@ -90,7 +90,9 @@ pub(crate) fn read(mut t: TableReader, ctx: &Context, errs: &mut ErrorSink) -> O
         ListenerKind::Tls(tls) | ListenerKind::Wss { tls, .. } => tls.require_client_cert,
         _ => false,
     };
-    let allow_anonymous = explicit_anonymous.unwrap_or(addr.ip().is_loopback() && !ctx.has_users);
+    // A client that passed a required certificate check is known, user name or not.
+    let allow_anonymous = explicit_anonymous
+        .unwrap_or((addr.ip().is_loopback() && !ctx.has_users) || certificates_required);
     if !addr.ip().is_loopback()
         && !ctx.has_users
         && !certificates_required
