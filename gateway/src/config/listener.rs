@@ -218,6 +218,24 @@ pub(crate) fn check_all(listeners: &[Read], errs: &mut ErrorSink) {
     let mut names: HashMap<&str, &str> = HashMap::new();
     let mut ports: Vec<&Read> = Vec::new();
     for l in listeners {
+        let clash = ports.iter().find(|other| {
+            let (a, b) = (other.settings.addr, l.settings.addr);
+            a.port() == b.port()
+                && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+        });
+        if let Some(other) = clash {
+            // Reported once: listeners on one port also share a default name.
+            errs.report(
+                &format!("{}.address", l.path),
+                l.addr_span.clone(),
+                format!(
+                    "{} overlaps {} of {}: two listeners cannot share a port",
+                    l.settings.addr, other.settings.addr, other.path
+                ),
+            );
+            continue;
+        }
+        ports.push(l);
         if let Some(first) = names.insert(&l.settings.name, &l.path) {
             errs.report(
                 &format!("{}.name", l.path),
@@ -227,22 +245,6 @@ pub(crate) fn check_all(listeners: &[Read], errs: &mut ErrorSink) {
                     excerpt(&l.settings.name)
                 ),
             );
-        }
-        let clash = ports.iter().find(|other| {
-            let (a, b) = (other.settings.addr, l.settings.addr);
-            a.port() == b.port()
-                && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
-        });
-        match clash {
-            Some(other) => errs.report(
-                &format!("{}.address", l.path),
-                l.addr_span.clone(),
-                format!(
-                    "{} overlaps {} of {}: two listeners cannot share a port",
-                    l.settings.addr, other.settings.addr, other.path
-                ),
-            ),
-            None => ports.push(l),
         }
     }
 }

@@ -430,7 +430,12 @@ fn open_topics_are_carved_out_of_protected_ones_without_changing_the_default() {
     check(
         &ruled,
         &[
-            (Some("a"), "c", Pub("hearth/kitchen-pi/sim/fridge/set"), false),
+            (
+                Some("a"),
+                "c",
+                Pub("hearth/kitchen-pi/sim/fridge/set"),
+                false,
+            ),
             (Some("a"), "c", Pub("Kitchen/x"), true),
         ],
     );
