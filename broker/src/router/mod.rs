@@ -199,6 +199,21 @@ impl Router {
         let takes_over = existing
             .and_then(|k| self.sessions.get(&k))
             .is_some_and(Session::is_connected);
+        // A session made by a user belongs to that user: another can neither push its
+        // client off nor take up what was queued for it. (A session made anonymously is
+        // nobody's, as before users existed, so enabling passwords keeps nodes' sessions.)
+        let owner = existing
+            .and_then(|k| self.sessions.get(&k))
+            .and_then(|s| s.username().cloned());
+        if owner.is_some() && owner != identity.username {
+            info!(
+                client = client_id.as_ref();
+                "refused connection: the client id belongs to another user's session client={client_id} from={}",
+                identity.peer
+            );
+            Counters::add(&self.counters.connects_refused_auth, 1);
+            return Self::refuse(&handle, ConnectReturnCode::IdentifierRejected);
+        }
         if !takes_over && self.live.len() >= self.settings.max_clients {
             warn!(
                 client = client_id.as_ref();
