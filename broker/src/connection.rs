@@ -13,13 +13,16 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::accept_gate::AcceptGate;
+use super::admission;
 use super::codec::{self, encode_publish, Connack, ConnectReturnCode, DecodeError, Packet};
 use super::counters::Counters;
 use super::event::{ClientIdentity, CloseReason, Event};
-use super::listener::Origin;
+use super::listener::{ListenerInfo, Origin};
 use super::log_limit::{LogLimiter, Refusal};
 use super::outbox::{self, ConnHandle, Outgoing, WriterSide};
 use super::session::ConnId;
+use super::settings::ListenerKind;
+use super::transport::sniff::{self, Arrival};
 
 /// What every connection needs from the broker.
 pub(crate) struct ConnContext {
@@ -27,10 +30,29 @@ pub(crate) struct ConnContext {
     pub counters: Arc<Counters>,
     pub max_packet_size: usize,
     pub connect_timeout: Duration,
+    /// Every listener, so a client on the wrong one can be told where to go.
+    pub listeners: Vec<Arc<ListenerInfo>>,
     /// Per-address limits and descriptor exhaustion, checked as sockets are accepted.
     pub gate: AcceptGate,
     /// Refusals from one source are logged a few times a minute, then counted.
     pub refusals: Arc<LogLimiter>,
+}
+
+impl ConnContext {
+    /// "… are served on listener tls:8883 (0.0.0.0:8883)", or that no listener serves them.
+    pub(crate) fn served_elsewhere(&self, kinds: &[&str], what: &str) -> String {
+        let serving: Vec<String> = self
+            .listeners
+            .iter()
+            .filter(|l| kinds.contains(&l.kind.word()))
+            .map(|l| format!("{} ({})", l.name, l.addr))
+            .collect();
+        if serving.is_empty() {
+            format!("no listener serves {what}")
+        } else {
+            format!("{what} are served on listener {}", serving.join(", "))
+        }
+    }
 }
 
 /// Written in one go once this much is buffered, so one busy client cannot starve the socket.
@@ -77,14 +99,9 @@ pub(crate) async fn serve<R, W>(
                 refused(format_args!(
                     "refused connection from {peer} with CONNACK {code:?}: {e}"
                 ));
-                let mut out = BytesMut::new();
-                Packet::Connack(Connack {
-                    session_present: false,
-                    code,
-                })
-                .encode(&mut out);
-                let _ = writer.write_all(&out).await;
-                let _ = writer.shutdown().await;
+                refuse(&mut writer, code).await;
+            } else if let Some(hint) = wrong_listener(&origin, &ctx, &buf) {
+                refused(format_args!("closed connection from {peer}: {hint}"));
             } else {
                 refused(format_args!(
                     "closed connection from {peer} before CONNECT: {e}"
@@ -101,6 +118,11 @@ pub(crate) async fn serve<R, W>(
         }
     };
 
+    let username = match admission::admit(&origin, &connect).await {
+        Ok(username) => username,
+        Err(code) => return refuse(&mut writer, code).await,
+    };
+
     let (handle, writer_side) = outbox::channel();
     let abort = writer_side.abort.clone();
     tokio::spawn(write_loop(writer, writer_side, ctx.counters.clone()));
@@ -112,7 +134,7 @@ pub(crate) async fn serve<R, W>(
     let identity = ClientIdentity {
         peer,
         listener: origin.listener.name.clone(),
-        username: connect.username.as_deref().map(Arc::from),
+        username,
     };
     let event = Event::Connect {
         conn,
@@ -134,6 +156,38 @@ pub(crate) async fn serve<R, W>(
     )
     .await;
     let _ = ctx.events.send(Event::Closed { conn, reason }).await;
+}
+
+/// What a client that is not speaking MQTT on a plain TCP listener seems to want, and where
+/// it is served: better than "malformed PUBACK" for a phone app set to TLS or WebSocket.
+fn wrong_listener(origin: &Origin, ctx: &ConnContext, first: &[u8]) -> Option<String> {
+    if origin.listener.kind != ListenerKind::Tcp {
+        return None;
+    }
+    let arrival = sniff::classify(first);
+    let (kinds, what): (&[&str], &str) = match arrival {
+        Arrival::Tls => (&["tls", "wss"], "TLS connections"),
+        Arrival::WebSocket | Arrival::Http => (&["ws", "wss"], "WebSocket connections"),
+        Arrival::Mqtt | Arrival::Unknown | Arrival::Incomplete => return None,
+    };
+    Some(format!(
+        "{arrival} arrived on the plain MQTT listener {} ({}); {}",
+        origin.listener.name,
+        origin.listener.addr,
+        ctx.served_elsewhere(kinds, what)
+    ))
+}
+
+/// Answers a CONNECT with a refusal and closes the connection.
+async fn refuse<W: AsyncWrite + Unpin>(writer: &mut W, code: ConnectReturnCode) {
+    let mut out = BytesMut::new();
+    Packet::Connack(Connack {
+        session_present: false,
+        code,
+    })
+    .encode(&mut out);
+    let _ = writer.write_all(&out).await;
+    let _ = writer.shutdown().await;
 }
 
 /// Forwards packets until the connection ends, and says why it ended.

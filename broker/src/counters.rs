@@ -24,6 +24,14 @@ pub(crate) struct Counters {
     pub refused_topic_subscribe: AtomicU64,
     /// Client retained messages on new topics not stored: `max_retained_messages` reached.
     pub refused_retained: AtomicU64,
+    /// PUBLISHes from clients that the access rules did not let them write.
+    pub publish_denied: AtomicU64,
+    /// Messages not delivered because the subscriber may not read their topic.
+    pub deliveries_denied: AtomicU64,
+    /// SUBSCRIBE filters refused by the access rules.
+    pub subscriptions_denied: AtomicU64,
+    /// CONNECTs refused for bad or missing credentials, or a will the client may not write.
+    pub connects_refused_auth: AtomicU64,
 }
 
 impl Counters {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::auth::Acl;
 use super::codec::{Connect, Packet, QoS};
 use super::message::Message;
 use super::outbox::ConnHandle;
@@ -33,6 +34,13 @@ pub(crate) enum Event {
         reply: oneshot::Sender<SessionKey>,
     },
     LocalUnsubscribe(SessionKey),
+    /// New access rules, and the users whose clients must go (removed, or password changed).
+    ReloadAccess {
+        acl: Acl,
+        disconnect_users: Vec<String>,
+        /// Listeners that let anonymous clients in and no longer do: theirs must go too.
+        anonymous_refused_on: Vec<Arc<str>>,
+    },
     /// Answered at once: proves the router is still taking events (the systemd watchdog).
     Ping(oneshot::Sender<()>),
     /// Publish the wills still due, close every connection, and stop.

@@ -8,6 +8,7 @@
 
 mod accept_gate;
 mod address_limits;
+mod admission;
 pub mod auth;
 pub mod codec;
 mod connection;
@@ -19,12 +20,14 @@ mod local;
 mod log_limit;
 mod message;
 mod outbox;
+mod reload;
 mod retained;
 mod router;
 mod session;
 mod settings;
 mod subscriptions;
 mod sys;
+pub mod transport;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,14 +45,18 @@ pub use local::{BrokerHandle, LocalError, Subscription};
 pub use message::Message;
 /// MQTT topic names and filters: the rules the router and the rule engine share.
 pub use mqtt_topic as topic;
+pub use reload::ReloadReport;
 pub use settings::{BrokerSettings, ListenerKind, ListenerSettings, TlsSettings, DEFAULT_WS_PATH};
 
 use accept_gate::AcceptGate;
+use auth::acl::AclError;
+use auth::{Acl, PasswordFile, PasswordFileError};
 use connection::ConnContext;
 use counters::Counters;
 use event::Event;
 use log_limit::LogLimiter;
 use router::Router;
+use transport::tls::TlsError;
 
 /// Packets waiting for the router; when full, readers wait, which slows publishers through
 /// TCP instead of growing memory.
@@ -69,6 +76,12 @@ pub enum BrokerError {
     },
     #[error("no listener configured: the broker needs at least one address to listen on")]
     NoListener,
+    #[error("{0}")]
+    Users(PasswordFileError),
+    #[error("access control rules: {0}")]
+    Acl(AclError),
+    #[error("listener {name}: {cause}")]
+    Tls { name: String, cause: TlsError },
 }
 
 impl BrokerError {
@@ -93,6 +106,9 @@ impl BrokerError {
 /// A running broker. Stop it with [`Broker::shutdown`].
 pub struct Broker {
     listeners: Vec<(String, SocketAddr)>,
+    listener_infos: Vec<Arc<listener::ListenerInfo>>,
+    /// What the broker runs with now, to tell what a reload changes.
+    settings: BrokerSettings,
     events: mpsc::Sender<Event>,
     router: JoinHandle<()>,
     accepts: Vec<JoinHandle<()>>,
@@ -107,7 +123,14 @@ impl Broker {
         if settings.listeners.is_empty() {
             return Err(BrokerError::NoListener);
         }
-        let bound = listener::bind_all(&settings.listeners).await?;
+        let users = match &settings.password_file {
+            Some(path) => Some(PasswordFile::load(path).map_err(BrokerError::Users)?),
+            None => None,
+        };
+        let acl = Acl::new(settings.acl.clone(), protected_topics(&settings))
+            .and_then(|acl| acl.with_open(settings.open_topics.clone()))
+            .map_err(BrokerError::Acl)?;
+        let bound = listener::bind_all(&settings.listeners, users.as_ref()).await?;
         let counters = Arc::new(Counters::default());
         let refusals = Arc::new(LogLimiter::default());
         let (events, inbox) = mpsc::channel(ROUTER_BACKLOG);
@@ -116,10 +139,13 @@ impl Broker {
             counters: counters.clone(),
             max_packet_size: settings.max_packet_size,
             connect_timeout: settings.connect_timeout,
+            listeners: bound.iter().map(|b| b.info.clone()).collect(),
             gate: AcceptGate::new((&settings).into(), counters.clone(), refusals.clone()),
             refusals: refusals.clone(),
         });
-        let router = Router::new(settings, counters).with_refusal_log(refusals.clone());
+        let listener_infos = ctx.listeners.clone();
+        let running = settings.clone();
+        let router = Router::new(settings, acl, counters).with_refusal_log(refusals.clone());
         let router = tokio::spawn(router.run(inbox));
         let stop_accepting = CancellationToken::new();
         let connections = TaskTracker::new();
@@ -144,6 +170,8 @@ impl Broker {
         }
         Ok(Broker {
             listeners,
+            listener_infos,
+            settings: running,
             events,
             router,
             accepts,
@@ -198,4 +226,11 @@ impl Broker {
         // Refusals held back in the last minute are summed up before the process ends.
         self.refusals.flush_all();
     }
+}
+
+/// `$SYS` is the broker's own; the settings add the gateway's topics.
+fn protected_topics(settings: &BrokerSettings) -> Vec<String> {
+    let mut protected = vec!["$SYS/#".to_string()];
+    protected.extend(settings.protected_topics.iter().cloned());
+    protected
 }

@@ -3,15 +3,22 @@
 //! WebSocket client never holds up the accept loop or anyone else.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
+use log::info;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::auth::{Authenticator, PasswordFile};
 use super::connection::{self, ConnContext};
 use super::session::ConnId;
 use super::settings::{ListenerKind, ListenerSettings};
+use super::transport::tls::{self, TlsAcceptorCell};
+use super::transport::{sniff, ws};
 use super::BrokerError;
 
 /// A listener as connections see it: for logs, diagnostics and access decisions.
@@ -20,7 +27,42 @@ pub(crate) struct ListenerInfo {
     pub name: Arc<str>,
     /// The bound address (the configured port may have been 0).
     pub addr: SocketAddr,
+    /// The address as configured, to recognise the listener in a reloaded configuration.
+    pub configured: SocketAddr,
     pub kind: ListenerKind,
+    /// Checks CONNECT credentials; replaced when the users are reloaded.
+    pub authenticator: RwLock<Arc<Authenticator>>,
+    /// Credentials sent where no users are configured are logged once, not per client.
+    pub credentials_ignored_logged: AtomicBool,
+    /// The certificate of a `tls` or `wss` listener; replaced on reload.
+    pub tls: Option<TlsAcceptorCell>,
+}
+
+impl ListenerInfo {
+    pub(crate) fn authenticator(&self) -> Arc<Authenticator> {
+        match self.authenticator.read() {
+            Ok(current) => current.clone(),
+            // A panic while swapping cannot leave a half-written Arc: the old one is intact.
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Whether a verified client certificate's name is the user name here.
+    pub(crate) fn kind_uses_certificate_names(&self) -> bool {
+        match &self.kind {
+            ListenerKind::Tls(tls) | ListenerKind::Wss { tls, .. } => tls.identity_as_username,
+            ListenerKind::Tcp | ListenerKind::Ws { .. } => false,
+        }
+    }
+
+    /// Puts new users in force for connections from now on.
+    pub(crate) fn set_users(&self, users: Option<&PasswordFile>, allow_anonymous: bool) {
+        let new = Arc::new(Authenticator::new(users.cloned(), allow_anonymous));
+        match self.authenticator.write() {
+            Ok(mut current) => *current = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+    }
 }
 
 /// Where a connection came from.
@@ -28,6 +70,8 @@ pub(crate) struct ListenerInfo {
 pub(crate) struct Origin {
     pub peer: SocketAddr,
     pub listener: Arc<ListenerInfo>,
+    /// The Common Name of the client certificate a TLS listener verified.
+    pub certificate_name: Option<String>,
 }
 
 /// A bound listener, not yet accepting.
@@ -37,9 +81,24 @@ pub(crate) struct Bound {
 }
 
 /// Binds every listener before any accepts, so a port already taken stops the start cleanly.
-pub(crate) async fn bind_all(settings: &[ListenerSettings]) -> Result<Vec<Bound>, BrokerError> {
+pub(crate) async fn bind_all(
+    settings: &[ListenerSettings],
+    users: Option<&PasswordFile>,
+) -> Result<Vec<Bound>, BrokerError> {
     let mut bound = Vec::with_capacity(settings.len());
     for listener in settings {
+        // Certificates first: a bad one stops the start before any port is taken.
+        let tls = match listener.tls() {
+            Some(settings) => {
+                Some(
+                    TlsAcceptorCell::new(settings).map_err(|cause| BrokerError::Tls {
+                        name: listener.name.clone(),
+                        cause,
+                    })?,
+                )
+            }
+            None => None,
+        };
         let socket = TcpListener::bind(listener.addr)
             .await
             .map_err(|cause| BrokerError::listen(listener, cause))?;
@@ -51,7 +110,14 @@ pub(crate) async fn bind_all(settings: &[ListenerSettings]) -> Result<Vec<Bound>
             info: Arc::new(ListenerInfo {
                 name: listener.name.as_str().into(),
                 addr,
+                configured: listener.addr,
                 kind: listener.kind.clone(),
+                authenticator: RwLock::new(Arc::new(Authenticator::new(
+                    users.cloned(),
+                    listener.allow_anonymous,
+                ))),
+                credentials_ignored_logged: AtomicBool::new(false),
+                tls,
             }),
         });
     }
@@ -89,6 +155,7 @@ pub(crate) async fn accept_loop(
                 let origin = Origin {
                     peer,
                     listener: bound.info.clone(),
+                    certificate_name: None,
                 };
                 let (conn, ctx) = (ids.next(), ctx.clone());
                 tracker.spawn(async move {
@@ -103,15 +170,91 @@ pub(crate) async fn accept_loop(
     }
 }
 
-/// Runs the listener's handshake on the connection's own task, then serves MQTT.
-async fn serve(stream: TcpStream, origin: Origin, conn: ConnId, ctx: Arc<ConnContext>) {
+/// Runs the listener's handshake on the connection's own task, then serves MQTT. The
+/// handshake (TLS, HTTP upgrade) shares the CONNECT timeout: a client that stalls in it holds
+/// only its own task.
+async fn serve(stream: TcpStream, mut origin: Origin, conn: ConnId, ctx: Arc<ConnContext>) {
     let _ = stream.set_nodelay(true);
-    match origin.listener.kind {
-        ListenerKind::Tcp => {
+    let listener = origin.listener.clone();
+    let limit = ctx.connect_timeout;
+    let max_packet = ctx.max_packet_size;
+    match (&listener.kind, &listener.tls) {
+        (ListenerKind::Tcp, _) => {
             let (reader, writer) = stream.into_split();
             connection::serve(reader, writer, origin, conn, ctx).await;
         }
-        // Wired with the transports.
-        ListenerKind::Ws { .. } | ListenerKind::Tls(_) | ListenerKind::Wss { .. } => {}
+        (ListenerKind::Ws { path }, _) => {
+            let handshake = ws::accept(stream, path, max_packet);
+            match tokio::time::timeout(limit, handshake).await {
+                Ok(Ok(ws)) => split_and_serve(ws, origin, conn, ctx).await,
+                Ok(Err(e)) => handshake_failed(&origin, "WebSocket", &e.to_string()),
+                Err(_) => handshake_timed_out(&origin, "WebSocket", limit),
+            }
+        }
+        (ListenerKind::Tls(_), Some(cell)) => {
+            let handshake = cell.acceptor().accept(stream);
+            match tokio::time::timeout(limit, handshake).await {
+                Ok(Ok(tls)) => {
+                    origin.certificate_name = tls::peer_identity(tls.get_ref().1);
+                    split_and_serve(tls, origin, conn, ctx).await;
+                }
+                Ok(Err(e)) => tls_failed(&origin, &ctx, &e),
+                Err(_) => handshake_timed_out(&origin, "TLS", limit),
+            }
+        }
+        (ListenerKind::Wss { path, .. }, Some(cell)) => {
+            let handshake = async {
+                let tls = cell.acceptor().accept(stream).await.map_err(Err)?;
+                let name = tls::peer_identity(tls.get_ref().1);
+                let ws = ws::accept(tls, path, max_packet).await.map_err(Ok)?;
+                Ok::<_, Result<ws::WsError, std::io::Error>>((ws, name))
+            };
+            match tokio::time::timeout(limit, handshake).await {
+                Ok(Ok((ws, name))) => {
+                    origin.certificate_name = name;
+                    split_and_serve(ws, origin, conn, ctx).await;
+                }
+                Ok(Err(Err(e))) => tls_failed(&origin, &ctx, &e),
+                Ok(Err(Ok(e))) => handshake_failed(&origin, "WebSocket", &e.to_string()),
+                Err(_) => handshake_timed_out(&origin, "TLS and WebSocket", limit),
+            }
+        }
+        // `bind_all` gives every TLS kind its acceptor.
+        (ListenerKind::Tls(_) | ListenerKind::Wss { .. }, None) => {}
+    }
+}
+
+async fn split_and_serve<S>(stream: S, origin: Origin, conn: ConnId, ctx: Arc<ConnContext>)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (reader, writer) = tokio::io::split(stream);
+    connection::serve(reader, writer, origin, conn, ctx).await;
+}
+
+fn handshake_failed(origin: &Origin, what: &str, why: &str) {
+    info!(
+        "closed connection from {} on listener {}: {what} handshake failed: {why}",
+        origin.peer, origin.listener.name
+    );
+}
+
+fn handshake_timed_out(origin: &Origin, what: &str, limit: Duration) {
+    info!(
+        "closed connection from {} on listener {}: {what} handshake not finished within {limit:?}",
+        origin.peer, origin.listener.name
+    );
+}
+
+fn tls_failed(origin: &Origin, ctx: &ConnContext, e: &std::io::Error) {
+    if sniff::is_plaintext_on_tls(e) {
+        info!(
+            "closed connection from {} on TLS listener {}: the client did not start TLS (plain MQTT or HTTP?); {}",
+            origin.peer,
+            origin.listener.name,
+            ctx.served_elsewhere(&["tcp", "ws"], "plain connections")
+        );
+    } else {
+        handshake_failed(origin, "TLS", &e.to_string());
     }
 }

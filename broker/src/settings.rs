@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::auth::AclRule;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerSettings {
     /// Where clients connect; at least one. The default is plain MQTT on 127.0.0.1:1883.
@@ -11,6 +13,14 @@ pub struct BrokerSettings {
     /// The users allowed to connect, in Mosquitto's password file format; `None` when no users
     /// are configured.
     pub password_file: Option<PathBuf>,
+    /// Access control rules, first match wins (see [`crate::auth::acl`]).
+    pub acl: Vec<AclRule>,
+    /// Topic filters network clients may not write unless a rule names them: the gateway's
+    /// own `hearth/<gateway>/#`. `$SYS/#` is always protected.
+    pub protected_topics: Vec<String>,
+    /// Topics under the protected ones that network clients may still write: the gateway's
+    /// simulated-device controls.
+    pub open_topics: Vec<String>,
     /// Largest packet accepted from a client, fixed header included.
     pub max_packet_size: usize,
     /// QoS 1/2 messages sent to one client and not yet acknowledged.
@@ -47,6 +57,58 @@ pub struct BrokerSettings {
     /// retained is delivered but not stored; updates and clears of retained topics always
     /// work, and the gateway's own retained topics are always stored.
     pub max_retained_messages: usize,
+}
+
+impl BrokerSettings {
+    /// The names of the settings that differ from `new` and that only a restart applies
+    /// (everything but users, access rules, anonymous access and certificates).
+    pub(crate) fn restart_only_changes(&self, new: &BrokerSettings) -> Vec<&'static str> {
+        [
+            (
+                "max_packet_size",
+                self.max_packet_size != new.max_packet_size,
+            ),
+            ("max_inflight", self.max_inflight != new.max_inflight),
+            (
+                "max_queued_messages",
+                self.max_queued_messages != new.max_queued_messages,
+            ),
+            (
+                "connect_timeout",
+                self.connect_timeout != new.connect_timeout,
+            ),
+            ("sys_interval", self.sys_interval != new.sys_interval),
+            ("max_clients", self.max_clients != new.max_clients),
+            (
+                "max_connections_per_address",
+                self.max_connections_per_address != new.max_connections_per_address,
+            ),
+            (
+                "max_connects_per_address_per_second",
+                self.max_connects_per_address_per_second != new.max_connects_per_address_per_second,
+            ),
+            (
+                "max_connect_burst_per_address",
+                self.max_connect_burst_per_address != new.max_connect_burst_per_address,
+            ),
+            ("limit_loopback", self.limit_loopback != new.limit_loopback),
+            (
+                "max_topic_length",
+                self.max_topic_length != new.max_topic_length,
+            ),
+            (
+                "max_topic_levels",
+                self.max_topic_levels != new.max_topic_levels,
+            ),
+            (
+                "max_retained_messages",
+                self.max_retained_messages != new.max_retained_messages,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, changed)| changed.then_some(name))
+        .collect()
+    }
 }
 
 /// One address the broker accepts connections on, and how it speaks there.
@@ -131,6 +193,9 @@ impl Default for BrokerSettings {
                 1883,
             )))],
             password_file: None,
+            acl: Vec::new(),
+            protected_topics: Vec::new(),
+            open_topics: Vec::new(),
             max_packet_size: 1024 * 1024,
             max_inflight: 20,
             max_queued_messages: 1000,

@@ -98,6 +98,11 @@ impl Daemon {
         self.broker.local_addr()
     }
 
+    /// Every listener's name and bound address, in configuration order.
+    pub fn listener_addrs(&self) -> &[(String, SocketAddr)] {
+        self.broker.listener_addrs()
+    }
+
     pub fn broker(&self) -> BrokerHandle {
         self.broker.handle()
     }
@@ -163,12 +168,13 @@ impl Daemon {
     }
 
     /// Applies a new, already checked configuration without dropping a client: actuators and
-    /// rules are replaced, and rules that did not change keep their state. The broker, the
-    /// sensors and the gateway's name keep running as they are until a restart.
+    /// rules are replaced, and rules that did not change keep their state; the broker's users,
+    /// access rules and certificates are put in force (clients whose rights went are
+    /// disconnected). The broker's other settings, the sensors and the gateway's name keep
+    /// running as they are until a restart.
     pub async fn reload(&mut self, new: Config) -> anyhow::Result<rules::ReloadSummary> {
         let needs_restart: Vec<&str> = [
             ("[gateway]", self.config.gateway != new.gateway),
-            ("[broker]", self.config.broker != new.broker),
             ("[[sensor]]", self.config.sensors != new.sensors),
             ("[homeassistant]", self.config.discovery != new.discovery),
         ]
@@ -181,6 +187,25 @@ impl Daemon {
                 needs_restart.join(", ")
             );
         }
+        // Users, access rules and certificates first: a client whose rights went should not
+        // see what the new rules and relays do next.
+        let broker = self
+            .broker
+            .reload(&new.broker)
+            .await
+            .context("reloading the broker's users, access rules and certificates")?;
+        info!(
+            "broker reloaded: users, access rules and anonymous access in force; certificates reloaded={} disconnected users={}",
+            list(&broker.certificates_reloaded),
+            list(&broker.users_disconnected)
+        );
+        if !broker.needs_restart.is_empty() {
+            log::warn!(
+                "changes to [broker] {} take effect at the next restart",
+                broker.needs_restart.join(", ")
+            );
+        }
+        self.config.broker = new.broker;
         self.actuators
             .reload(&new.actuators)
             .await
@@ -223,5 +248,14 @@ impl Daemon {
             log::warn!("could not announce the gateway offline: {e}");
         }
         self.broker.shutdown().await;
+    }
+}
+
+/// `a, b` or `none`, for log lines.
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
     }
 }

@@ -21,6 +21,9 @@ pub struct BrokerOptions {
     pub sys_interval: Duration,
     /// Largest accepted packet, in bytes.
     pub max_packet_size: usize,
+    /// More `[broker]` keys, one per line (`password_file = "..."`); `[[broker.listener]]` and
+    /// `[[broker.acl]]` tables go in the extra configuration instead.
+    pub broker_keys: String,
 }
 
 impl Default for BrokerOptions {
@@ -31,6 +34,7 @@ impl Default for BrokerOptions {
             max_queued_messages: 1000,
             sys_interval: Duration::from_secs(10),
             max_packet_size: 1 << 20,
+            broker_keys: String::new(),
         }
     }
 }
@@ -44,8 +48,18 @@ pub struct TestBroker {
 }
 
 impl TestBroker {
+    /// The plain listener from `listen`, the first one.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The bound address of the listener called `name` (`[[broker.listener]]` `name = ...`).
+    pub fn listener_addr(&self, name: &str) -> SocketAddr {
+        let daemon = self.daemon.as_ref().expect("broker running");
+        match daemon.listener_addrs().iter().find(|(n, _)| n == name) {
+            Some((_, addr)) => *addr,
+            None => panic!("no listener {name}: {:?}", daemon.listener_addrs()),
+        }
     }
 
     /// The in-process publish/subscribe handle of the running broker.
@@ -110,12 +124,13 @@ async fn start(opts: BrokerOptions, state: Option<&std::path::Path>, extra: &str
     let base = format!(
         "[gateway]\nname = \"{GATEWAY_NAME}\"\n{state_line}\n[broker]\nlisten = \"127.0.0.1:0\"\n\
          connect_timeout = \"{}ms\"\nmax_inflight = {}\nmax_queued_messages = {}\n\
-         sys_interval = \"{}ms\"\nmax_packet_size = {}\n",
+         sys_interval = \"{}ms\"\nmax_packet_size = {}\n{}\n",
         opts.connect_timeout.as_millis(),
         opts.max_inflight,
         opts.max_queued_messages,
         opts.sys_interval.as_millis(),
         opts.max_packet_size,
+        opts.broker_keys,
     );
     let config = parse(&format!("{base}{extra}"));
     let daemon = match Daemon::start(config).await {

@@ -166,6 +166,8 @@ pub struct Acl {
     rules: Vec<AclRule>,
     default: DefaultDecision,
     protected: Arc<[String]>,
+    /// Topics inside a protected filter that network clients may still write.
+    open: Arc<[String]>,
 }
 
 impl Acl {
@@ -195,7 +197,22 @@ impl Acl {
             rules,
             default,
             protected: protected.into(),
+            open: Arc::new([]),
         })
+    }
+
+    /// Carves `open` filters out of the protected ones: topics under them that network
+    /// clients may write like any other (the gateway's simulation controls). Adding them is
+    /// not adding rules: the default stays as it was.
+    pub fn with_open(mut self, open: Vec<String>) -> Result<Acl, AclError> {
+        for filter in &open {
+            validate_filter(filter).map_err(|cause| AclError::Protected {
+                filter: filter.clone(),
+                cause,
+            })?;
+        }
+        self.open = open.into();
+        Ok(self)
     }
 
     pub fn rules(&self) -> &[AclRule] {
@@ -218,6 +235,7 @@ impl Acl {
             write: Vec::new(),
             default_allow: self.default == DefaultDecision::Allow,
             protected: self.protected.clone(),
+            open: self.open.clone(),
             unsafe_substitutions: Vec::new(),
         };
         for (index, rule) in self.rules.iter().enumerate() {
@@ -265,6 +283,7 @@ pub struct ClientAcl {
     write: Vec<Compiled>,
     default_allow: bool,
     protected: Arc<[String]>,
+    open: Arc<[String]>,
     unsafe_substitutions: Vec<usize>,
 }
 
@@ -276,6 +295,7 @@ impl ClientAcl {
             write: Vec::new(),
             default_allow: true,
             protected: Arc::new([]),
+            open: Arc::new([]),
             unsafe_substitutions: Vec::new(),
         }
     }
@@ -297,7 +317,8 @@ impl ClientAcl {
 
     /// Whether this client may publish to `topic` (a valid topic name).
     pub fn can_write(&self, topic: &str) -> bool {
-        let protected = self.protected.iter().any(|p| matches(p, topic));
+        let protected = self.protected.iter().any(|p| matches(p, topic))
+            && !self.open.iter().any(|o| matches(o, topic));
         match self.write.iter().find(|r| r.pattern.matches(topic)) {
             Some(rule) => rule.allow && (!protected || rule.explicit),
             None => self.default_allow && !protected,

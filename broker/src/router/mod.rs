@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use log::{debug, error, info, warn, Level};
 use tokio::sync::mpsc;
 
+use super::auth::{Acl, ClientAcl};
 use super::codec::{
     Connack, Connect, ConnectReturnCode, LastWill, Packet, Protocol, Publish, QoS, Suback,
     SubackCode, Subscribe, Unsubscribe,
@@ -40,6 +41,8 @@ struct LocalSubscriber {
 
 pub(crate) struct Router {
     settings: BrokerSettings,
+    /// The access rules in force; each session holds its compiled share.
+    acl: Acl,
     counters: Arc<Counters>,
     sessions: HashMap<SessionKey, Session>,
     by_client_id: HashMap<Arc<str>, SessionKey>,
@@ -59,11 +62,12 @@ pub(crate) struct Router {
 }
 
 impl Router {
-    pub(crate) fn new(settings: BrokerSettings, counters: Arc<Counters>) -> Self {
+    pub(crate) fn new(settings: BrokerSettings, acl: Acl, counters: Arc<Counters>) -> Self {
         Self {
             topic_limits: TopicLimits::new(&settings),
             retained: RetainedStore::with_limit(settings.max_retained_messages),
             settings,
+            acl,
             counters,
             sessions: HashMap::new(),
             by_client_id: HashMap::new(),
@@ -136,6 +140,11 @@ impl Router {
             Event::Ping(reply) => {
                 let _ = reply.send(());
             }
+            Event::ReloadAccess {
+                acl,
+                disconnect_users,
+                anonymous_refused_on,
+            } => self.reload_access(acl, &disconnect_users, &anonymous_refused_on),
             Event::Shutdown => self.shutdown(),
         }
     }
@@ -183,10 +192,48 @@ impl Router {
         } else {
             connect.client_id.as_str().into()
         };
+        let access = self
+            .acl
+            .for_client(identity.username.as_deref(), &client_id);
+        if let Some(will) = &connect.will {
+            // A will is a publish made later on the client's behalf: refused now, while the
+            // client can still be told, rather than dropped silently when it is due.
+            if !access.can_write(&will.topic) {
+                info!(
+                    client = client_id.as_ref();
+                    "refused connection: the client may not write its will topic client={client_id} from={} topic={}",
+                    identity.peer, will.topic
+                );
+                Counters::add(&self.counters.connects_refused_auth, 1);
+                return Self::refuse(&handle, ConnectReturnCode::NotAuthorized);
+            }
+        }
+        if !access.unsafe_substitutions().is_empty() {
+            warn!(
+                client = client_id.as_ref();
+                "access rules {:?} use %u or %c, but this client's user name or id holds +, # or / (or is empty): allow rules among them do not apply, deny rules deny everything client={client_id}",
+                access.unsafe_substitutions()
+            );
+        }
         let existing = self.by_client_id.get(&client_id).copied();
         let takes_over = existing
             .and_then(|k| self.sessions.get(&k))
             .is_some_and(Session::is_connected);
+        // A session made by a user belongs to that user: another can neither push its
+        // client off nor take up what was queued for it. (A session made anonymously is
+        // nobody's, as before users existed, so enabling passwords keeps nodes' sessions.)
+        let owner = existing
+            .and_then(|k| self.sessions.get(&k))
+            .and_then(|s| s.username().cloned());
+        if owner.is_some() && owner != identity.username {
+            info!(
+                client = client_id.as_ref();
+                "refused connection: the client id belongs to another user's session client={client_id} from={}",
+                identity.peer
+            );
+            Counters::add(&self.counters.connects_refused_auth, 1);
+            return Self::refuse(&handle, ConnectReturnCode::IdentifierRejected);
+        }
         if !takes_over && self.live.len() >= self.settings.max_clients {
             warn!(
                 client = client_id.as_ref();
@@ -216,6 +263,13 @@ impl Router {
             }
             None => self.insert_session(client_id.clone(), connect.clean_session),
         };
+        if let Some(session) = self.sessions.get_mut(&key) {
+            session.set_access(identity.username.clone(), identity.listener.clone(), access);
+        }
+        if session_present {
+            // Rights may have narrowed since the session was last used (another user, a reload).
+            self.drop_forbidden_subscriptions(key);
+        }
 
         // A will beyond the topic limits is dropped now, as its PUBLISH would be.
         let will = connect
@@ -288,11 +342,14 @@ impl Router {
         }
     }
 
+    /// A new session; the caller gives it its access rights before anything reaches it.
     fn insert_session(&mut self, client_id: Arc<str>, clean_session: bool) -> SessionKey {
         let key = self.new_key();
-        self.sessions
-            .insert(key, Session::new(client_id.clone(), clean_session));
-        self.by_client_id.insert(client_id, key);
+        self.by_client_id.insert(client_id.clone(), key);
+        self.sessions.insert(
+            key,
+            Session::new(client_id, clean_session, ClientAcl::unrestricted()),
+        );
         key
     }
 
@@ -381,9 +438,15 @@ impl Router {
             // A QoS 2 PUBLISH re-sent before PUBREL: acknowledged again, delivered once.
             return;
         }
-        if p.topic == "$SYS" || p.topic.starts_with("$SYS/") {
-            // `$SYS` belongs to the broker; clients may not forge its statistics.
-            debug!("ignored client publish to $SYS topic={}", p.topic);
+        if !session.access().can_write(&p.topic) {
+            // Dropped but acknowledged above, as Mosquitto does for 3.1.1: the client is not
+            // told, and cannot forge `$SYS` or the gateway's own topics.
+            Counters::add(&self.counters.publish_denied, 1);
+            debug!(
+                "denied publish client={} topic={}",
+                session.client_id(),
+                p.topic
+            );
             return;
         }
         let client_id = session.client_id().clone();
@@ -483,10 +546,10 @@ impl Router {
     }
 
     fn on_subscribe(&mut self, key: SessionKey, sub: Subscribe) {
-        let Some((client_id, protocol)) = self
+        let Some((client_id, protocol, access)) = self
             .sessions
             .get(&key)
-            .map(|s| (s.client_id().clone(), s.protocol()))
+            .map(|s| (s.client_id().clone(), s.protocol(), s.access().clone()))
         else {
             return;
         };
@@ -494,13 +557,20 @@ impl Router {
         let mut granted: Vec<(Arc<str>, QoS)> = Vec::new();
         for (filter, qos) in sub.filters {
             match mqtt_topic::validate_filter(&filter) {
-                Ok(()) if self.filter_within_limits(&filter, &client_id) => {
+                Ok(()) if !self.filter_within_limits(&filter, &client_id) => {
+                    codes.push(refused_code(protocol, qos));
+                }
+                Ok(()) if !access.subscribe(&filter) => {
+                    debug!("denied subscription filter={filter:?}");
+                    Counters::add(&self.counters.subscriptions_denied, 1);
+                    codes.push(refused_code(protocol, qos));
+                }
+                Ok(()) => {
                     let filter: Arc<str> = filter.into();
                     self.subscriptions.insert(&filter, key, qos);
                     codes.push(SubackCode::Granted(qos));
                     granted.push((filter, qos));
                 }
-                Ok(()) => codes.push(refused_code(protocol, qos)),
                 Err(e) => {
                     debug!("refused subscription filter={filter:?}: {e}");
                     codes.push(refused_code(protocol, qos));
@@ -598,6 +668,86 @@ impl Router {
         retained.retain(|m| seen.insert(m.topic.clone()));
         self.locals.insert(key, LocalSubscriber { filters, sink });
         self.send_retained(key, &retained, qos);
+    }
+
+    /// Removes the subscriptions a session's rights no longer allow: a reload narrowed them,
+    /// or the session is taken up under another user name.
+    fn drop_forbidden_subscriptions(&mut self, key: SessionKey) {
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        let forbidden: Vec<Arc<str>> = session
+            .filters()
+            .filter(|f| !session.access().subscribe(f))
+            .cloned()
+            .collect();
+        for filter in forbidden {
+            session.unsubscribe(&filter);
+            self.subscriptions.remove(&filter, key);
+            info!(
+                client = session.client_id().as_ref();
+                "subscription removed: the access rules no longer allow it client={} filter={filter}",
+                session.client_id()
+            );
+        }
+    }
+
+    /// New access rules and users: every session's rights are compiled again at once, so a
+    /// narrowed right is lost immediately, subscriptions included; clients whose user was
+    /// removed or whose password changed are disconnected.
+    fn reload_access(
+        &mut self,
+        acl: Acl,
+        disconnect_users: &[String],
+        anonymous_refused_on: &[Arc<str>],
+    ) {
+        self.acl = acl;
+        let keys: Vec<SessionKey> = self.sessions.keys().copied().collect();
+        let mut to_close = Vec::new();
+        for key in keys {
+            let Some(session) = self.sessions.get_mut(&key) else {
+                continue;
+            };
+            let username = session.username().cloned();
+            let listener = session.listener().clone();
+            let access = self
+                .acl
+                .for_client(username.as_deref(), session.client_id());
+            session.set_access(username.clone(), listener.clone(), access);
+            let must_go = match &username {
+                Some(user) => disconnect_users.iter().any(|d| d.as_str() == &**user),
+                None => anonymous_refused_on.contains(&listener),
+            };
+            if must_go && session.is_connected() {
+                to_close.push(key);
+            }
+            self.drop_forbidden_subscriptions(key);
+        }
+        for key in to_close {
+            let Some(session) = self.sessions.get_mut(&key) else {
+                continue;
+            };
+            let client_id = session.client_id().clone();
+            let Some(connection) = session.detach() else {
+                continue;
+            };
+            info!(
+                client = client_id.as_ref();
+                "client disconnected: its user was removed or its password changed, or it is anonymous where that is no longer allowed client={client_id} conn={}",
+                connection.id
+            );
+            self.live.remove(&connection.id);
+            connection.handle.close();
+            let clean = session.is_clean();
+            if clean {
+                self.remove_session(key);
+            }
+            // Its network did not fail and it did not say goodbye: the broker ended it, so its
+            // will is due, as when a keepalive expires.
+            if let Some(will) = connection.will {
+                self.publish_will(will, &client_id);
+            }
+        }
     }
 
     fn remove_local(&mut self, key: SessionKey) {

@@ -45,6 +45,11 @@ pub(super) struct Inflight {
 
 impl Session {
     pub(crate) fn deliver(&mut self, d: Delivery, limits: Limits, counters: &Counters) {
+        // Wildcard subscriptions and retained messages are filtered topic by topic.
+        if !self.access.reads_everything() && !self.access.can_read(&d.message.topic) {
+            Counters::add(&counters.deliveries_denied, 1);
+            return;
+        }
         let Some(conn) = &self.connection else {
             // QoS 0 is not stored for absent clients (MQTT 3.1.1 section 3.1.2.4 allows it).
             if d.qos != QoS::AtMostOnce && !self.clean_session {
@@ -201,7 +206,7 @@ mod tests {
 
     #[test]
     fn packet_ids_skip_zero_and_those_in_flight() {
-        let mut s = Session::new("c".into(), false);
+        let mut s = Session::new("c".into(), false, crate::auth::ClientAcl::unrestricted());
         s.next_pkid = u16::MAX - 1;
         let msg = Message::new("t", Vec::new(), QoS::AtLeastOnce, false);
         s.inflight.push_back(Inflight {

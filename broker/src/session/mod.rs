@@ -12,6 +12,7 @@ mod queue;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
+use crate::auth::ClientAcl;
 use crate::codec::{LastWill, Packet, Protocol, QoS};
 use crate::outbox::ConnHandle;
 
@@ -40,6 +41,12 @@ pub(crate) type SessionKey = u64;
 pub(crate) struct Session {
     client_id: Arc<str>,
     clean_session: bool,
+    /// The user its client last connected as; its rights follow from it.
+    username: Option<Arc<str>>,
+    /// The listener its client last connected on.
+    listener: Arc<str>,
+    /// What the client may publish and receive, offline too (queued messages are checked).
+    access: ClientAcl,
     connection: Option<Connection>,
     subscriptions: HashMap<Arc<str>, QoS>,
     /// Outgoing QoS 1/2 messages in the order they were sent.
@@ -51,10 +58,13 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(client_id: Arc<str>, clean_session: bool) -> Self {
+    pub(crate) fn new(client_id: Arc<str>, clean_session: bool, access: ClientAcl) -> Self {
         Self {
             client_id,
             clean_session,
+            username: None,
+            listener: Arc::from(""),
+            access,
             connection: None,
             subscriptions: HashMap::new(),
             inflight: VecDeque::new(),
@@ -66,6 +76,31 @@ impl Session {
 
     pub(crate) fn client_id(&self) -> &Arc<str> {
         &self.client_id
+    }
+
+    pub(crate) fn username(&self) -> Option<&Arc<str>> {
+        self.username.as_ref()
+    }
+
+    pub(crate) fn listener(&self) -> &Arc<str> {
+        &self.listener
+    }
+
+    pub(crate) fn access(&self) -> &ClientAcl {
+        &self.access
+    }
+
+    /// Who the client is from now on (a resumed session may be taken up under another user
+    /// name), and so what it may do.
+    pub(crate) fn set_access(
+        &mut self,
+        username: Option<Arc<str>>,
+        listener: Arc<str>,
+        access: ClientAcl,
+    ) {
+        self.username = username;
+        self.listener = listener;
+        self.access = access;
     }
 
     /// Clean session 1: the session ends with its connection.
@@ -162,7 +197,7 @@ mod tests {
 
     fn connected(id: &str) -> (Session, outbox::WriterSide) {
         let (handle, writer) = outbox::channel();
-        let mut s = Session::new(id.into(), false);
+        let mut s = Session::new(id.into(), false, ClientAcl::unrestricted());
         s.attach(Connection {
             id: 1,
             handle,
@@ -224,7 +259,7 @@ mod tests {
 
     #[test]
     fn unsubscribe_reports_whether_there_was_a_subscription() {
-        let mut s = Session::new("c".into(), false);
+        let mut s = Session::new("c".into(), false, ClientAcl::unrestricted());
         s.subscribe("a/#".into(), QoS::AtLeastOnce);
         s.subscribe("a/#".into(), QoS::ExactlyOnce);
         assert_eq!(s.filters().count(), 1, "same filter replaced");

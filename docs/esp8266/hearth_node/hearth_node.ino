@@ -22,6 +22,10 @@ const char* WIFI_PASSWORD = "your-wifi-password";
 const char* BROKER_HOST = "192.168.1.50";  // the Pi's address (`hostname -I` on the Pi)
 const uint16_t BROKER_PORT = 1883;
 const char* NODE = "garden-node";          // topic prefix and MQTT client id; unique per node
+// The node's user on the Pi (`sudo hearth passwd /etc/hearth/passwd garden-node`); leave both
+// empty for a broker without users.
+const char* MQTT_USER = "";
+const char* MQTT_PASSWORD = "";
 // ---------------------------------------------------------------------------------------------
 
 const unsigned long PUBLISH_EVERY_MS = 30000;
@@ -69,8 +73,10 @@ void onMessage(char* topic, byte* payload, unsigned int length) {
 // One attempt; the loop calls it again later if it fails, so the node never hangs here.
 bool connectBroker() {
   String clientId = String("hearth-") + NODE;
+  const char* user = MQTT_USER[0] ? MQTT_USER : nullptr;
+  const char* password = MQTT_USER[0] ? MQTT_PASSWORD : nullptr;
   // Last Will: topic, QoS 1, retained, payload. Sent by the broker if we vanish.
-  if (!mqtt.connect(clientId.c_str(), statusTopic, 1, true, "offline")) {
+  if (!mqtt.connect(clientId.c_str(), user, password, statusTopic, 1, true, "offline")) {
     Serial.printf("MQTT connect failed, state %d\n", mqtt.state());
     return false;
   }

@@ -1,11 +1,13 @@
 //! The `[broker]` table.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use super::acl;
 use super::error::ErrorSink;
 use super::listener;
 use super::reader::TableReader;
+use ::broker::auth::PasswordFile;
 use ::broker::{BrokerSettings, ListenerSettings};
 
 pub(crate) fn read(table: Option<TableReader>, errs: &mut ErrorSink) -> BrokerSettings {
@@ -13,7 +15,11 @@ pub(crate) fn read(table: Option<TableReader>, errs: &mut ErrorSink) -> BrokerSe
     let Some(mut t) = table else {
         return settings;
     };
-    if let Some((path, _)) = t.string(errs, "password_file") {
+    if let Some((path, span)) = t.string(errs, "password_file") {
+        // Read now, so `hearth check` names a missing or malformed file (and its lines).
+        if let Err(e) = PasswordFile::load(Path::new(path)) {
+            errs.report(&t.key_path("password_file"), span, e.to_string());
+        }
         settings.password_file = Some(PathBuf::from(path));
     }
     let ctx = listener::Context {
@@ -51,6 +57,7 @@ pub(crate) fn read(table: Option<TableReader>, errs: &mut ErrorSink) -> BrokerSe
         listeners.extend(listener::read(table, &ctx, errs));
     }
     listener::check_all(&listeners, errs);
+    settings.acl = acl::read_all(t.array_of_tables(errs, "acl"), errs);
     if !listeners.is_empty() {
         settings.listeners = listeners.into_iter().map(|l| l.settings).collect();
     } else if ctx.has_users {

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use super::error::{excerpt, ErrorSink};
 use super::reader::TableReader;
+use ::broker::transport::tls::{self, TlsError};
 use ::broker::{ListenerKind, ListenerSettings, TlsSettings, DEFAULT_WS_PATH};
 
 /// What the listener checks need to know of the rest of `[broker]`.
@@ -89,7 +90,9 @@ pub(crate) fn read(mut t: TableReader, ctx: &Context, errs: &mut ErrorSink) -> O
         ListenerKind::Tls(tls) | ListenerKind::Wss { tls, .. } => tls.require_client_cert,
         _ => false,
     };
-    let allow_anonymous = explicit_anonymous.unwrap_or(addr.ip().is_loopback() && !ctx.has_users);
+    // A client that passed a required certificate check is known, user name or not.
+    let allow_anonymous = explicit_anonymous
+        .unwrap_or((addr.ip().is_loopback() && !ctx.has_users) || certificates_required);
     if !addr.ip().is_loopback()
         && !ctx.has_users
         && !certificates_required
@@ -180,13 +183,33 @@ fn read_tls(t: &mut TableReader, errs: &mut ErrorSink) -> Option<TlsSettings> {
             }
         }
     }
-    Some(TlsSettings {
-        cert_file: PathBuf::from(cert?.0),
+    let (cert, cert_span) = cert?;
+    let settings = TlsSettings {
+        cert_file: PathBuf::from(cert),
         key_file: PathBuf::from(key?.0),
         client_ca_file: ca.map(|(p, _)| PathBuf::from(p)),
         require_client_cert: require.unwrap_or(false),
         identity_as_username: identity.unwrap_or(false),
-    })
+    };
+    // Loaded now, so `hearth check` finds an unreadable file or a key that is not the
+    // certificate's before the broker is asked to start with them.
+    if let Err(e) = tls::load(&settings) {
+        errs.report(&t.key_path(tls_error_key(&e)), cert_span, e.to_string());
+    }
+    Some(settings)
+}
+
+/// The key the error is about, for its path in the report.
+fn tls_error_key(e: &TlsError) -> &'static str {
+    match e {
+        TlsError::Read { what, .. } if what.contains("key") => "key_file",
+        TlsError::Read { what, .. } if what.contains("CA") => "client_ca_file",
+        TlsError::NoKey { .. } | TlsError::UnsupportedKey { .. } | TlsError::KeyMismatch { .. } => {
+            "key_file"
+        }
+        TlsError::NoClientCa { .. } | TlsError::BadClientCa { .. } => "client_ca_file",
+        _ => "cert_file",
+    }
 }
 
 /// Checks across listeners: names and ports used once (two listeners on one port cannot both
@@ -195,6 +218,24 @@ pub(crate) fn check_all(listeners: &[Read], errs: &mut ErrorSink) {
     let mut names: HashMap<&str, &str> = HashMap::new();
     let mut ports: Vec<&Read> = Vec::new();
     for l in listeners {
+        let clash = ports.iter().find(|other| {
+            let (a, b) = (other.settings.addr, l.settings.addr);
+            a.port() == b.port()
+                && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+        });
+        if let Some(other) = clash {
+            // Reported once: listeners on one port also share a default name.
+            errs.report(
+                &format!("{}.address", l.path),
+                l.addr_span.clone(),
+                format!(
+                    "{} overlaps {} of {}: two listeners cannot share a port",
+                    l.settings.addr, other.settings.addr, other.path
+                ),
+            );
+            continue;
+        }
+        ports.push(l);
         if let Some(first) = names.insert(&l.settings.name, &l.path) {
             errs.report(
                 &format!("{}.name", l.path),
@@ -204,22 +245,6 @@ pub(crate) fn check_all(listeners: &[Read], errs: &mut ErrorSink) {
                     excerpt(&l.settings.name)
                 ),
             );
-        }
-        let clash = ports.iter().find(|other| {
-            let (a, b) = (other.settings.addr, l.settings.addr);
-            a.port() == b.port()
-                && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
-        });
-        match clash {
-            Some(other) => errs.report(
-                &format!("{}.address", l.path),
-                l.addr_span.clone(),
-                format!(
-                    "{} overlaps {} of {}: two listeners cannot share a port",
-                    l.settings.addr, other.settings.addr, other.path
-                ),
-            ),
-            None => ports.push(l),
         }
     }
 }

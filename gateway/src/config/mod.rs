@@ -3,8 +3,6 @@
 //! Reading is pure (no device or socket is touched), so `hearth check` and `hearth run` share it
 //! and nothing starts when a file has errors.
 
-// Unused outside its tests until `broker.rs` reads `[[broker.acl]]` with `acl::read_all`.
-#[cfg_attr(not(test), allow(dead_code))]
 mod acl;
 mod actuator;
 mod broker;
@@ -106,6 +104,12 @@ impl Config {
         let discovery = read_discovery(discovery_table, &mut errs);
         root.finish(&mut errs);
         if errs.is_empty() {
+            let mut broker = broker;
+            broker.protected_topics = gateway_topics(&gateway, &actuators.settings, &discovery);
+            if sensors.iter().any(|s| s.device.is_simulated()) {
+                broker.open_topics =
+                    vec![crate::sensors::sim_control::command_filter(&gateway.name)];
+            }
             Ok(Config {
                 gateway,
                 broker,
@@ -119,6 +123,27 @@ impl Config {
             Err(errs.into_errors(source_name))
         }
     }
+}
+
+/// The topics only the gateway publishes: its status and explanations, its relays' states and
+/// its Home Assistant discovery documents. Network clients may not write them unless an
+/// access rule names them, so none of them can be spoofed.
+fn gateway_topics(
+    gateway: &GatewaySettings,
+    actuators: &[ActuatorSettings],
+    discovery: &DiscoverySettings,
+) -> Vec<String> {
+    let mut topics = vec![format!("hearth/{}/#", gateway.name)];
+    topics.extend(actuators.iter().map(|a| format!("{}/state", a.topic)));
+    if discovery.enabled {
+        let id = crate::homeassistant::id_safe(&gateway.name);
+        topics.push(format!("{}/+/hearth_{id}/#", discovery.prefix));
+        topics.push(format!(
+            "{}/binary_sensor/hearth/{id}/config",
+            discovery.prefix
+        ));
+    }
+    topics
 }
 
 fn read_discovery(table: Option<TableReader>, errs: &mut ErrorSink) -> DiscoverySettings {

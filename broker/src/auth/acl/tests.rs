@@ -407,3 +407,36 @@ fn unusable_filters_are_refused() {
     let err = Acl::new(Vec::new(), vec!["hearth/#/x".to_string()]).expect_err("bad prefix");
     assert!(matches!(err, AclError::Protected { .. }), "{err}");
 }
+
+#[test]
+fn open_topics_are_carved_out_of_protected_ones_without_changing_the_default() {
+    let open = vec!["hearth/kitchen-pi/sim/+/set".to_string()];
+    let acl = new_acl(Vec::new())
+        .with_open(open.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(acl.default_decision(), DefaultDecision::Allow);
+    check(
+        &acl,
+        &[
+            (None, "c", Pub("hearth/kitchen-pi/sim/fridge/set"), true),
+            (None, "c", Pub("hearth/kitchen-pi/sim/fridge/get"), false),
+            (None, "c", Pub("hearth/kitchen-pi/status"), false),
+        ],
+    );
+    // With rules, an open topic is written like any other: only if a rule allows it.
+    let ruled = new_acl(vec![rule(user("a"), true, Access::Write, "Kitchen/#")])
+        .with_open(open)
+        .unwrap_or_else(|e| panic!("{e}"));
+    check(
+        &ruled,
+        &[
+            (
+                Some("a"),
+                "c",
+                Pub("hearth/kitchen-pi/sim/fridge/set"),
+                false,
+            ),
+            (Some("a"), "c", Pub("Kitchen/x"), true),
+        ],
+    );
+}

@@ -1,11 +1,12 @@
-//! CONNECT: which client ids are accepted, and the connected-clients limit.
+//! CONNECT: which client ids are accepted, the connected-clients limit, and whose session a
+//! client id names.
 
 use crate::codec::ConnectReturnCode::{self, Accepted, IdentifierRejected, ServerUnavailable};
 use crate::codec::{Connect, Protocol, QoS};
 use crate::event::CloseReason;
 use crate::settings::BrokerSettings;
 
-use super::harness::{client, connack, publish, with_will, TestBroker};
+use super::harness::{client, connack, persistent, publish, with_will, TestBroker};
 
 #[test]
 fn client_ids_are_accepted_or_refused_by_protocol_and_clean_session() {
@@ -180,4 +181,53 @@ fn connections_beyond_max_clients_are_refused_with_server_unavailable() {
     // Room again once a client leaves.
     second.disconnect();
     let (_c, _) = b.connect(client("c"));
+}
+
+fn as_user(user: &str, connect: Connect) -> Connect {
+    Connect {
+        username: Some(user.to_string()),
+        ..connect
+    }
+}
+
+#[test]
+fn a_users_session_is_taken_up_by_that_user_only() {
+    let b = TestBroker::new();
+    let (mut node, _) = b.connect(as_user("kitchen", persistent("esp-kitchen")));
+    node.subscribe("Kitchen/set", QoS::AtLeastOnce);
+
+    // Same client id, another user (or none), while the node is connected: refused.
+    for connect in [
+        as_user("guest", persistent("esp-kitchen")),
+        persistent("esp-kitchen"),
+    ] {
+        let mut intruder = b.open(connect);
+        assert_eq!(intruder.drain(), [connack(false, IdentifierRejected)]);
+        assert!(!node.is_aborted(), "the node keeps its connection");
+    }
+
+    // Offline too: its queue waits for its own user.
+    node.close(CloseReason::PeerClosed);
+    b.local_publish("Kitchen/set", "ON", QoS::AtLeastOnce, false);
+    let mut intruder = b.open(as_user("guest", client("esp-kitchen")));
+    assert_eq!(intruder.drain(), [connack(false, IdentifierRejected)]);
+    let (mut node, present) = b.connect(as_user("kitchen", persistent("esp-kitchen")));
+    assert!(present);
+    assert_eq!(
+        node.publishes(),
+        [publish("Kitchen/set", "ON", QoS::AtLeastOnce, 1)]
+    );
+}
+
+#[test]
+fn an_anonymous_session_is_kept_when_its_client_starts_logging_in() {
+    let b = TestBroker::new();
+    let (mut node, _) = b.connect(persistent("esp-kitchen"));
+    node.subscribe("Kitchen/set", QoS::AtLeastOnce);
+    node.close(CloseReason::PeerClosed);
+    let (_node, present) = b.connect(as_user("kitchen", persistent("esp-kitchen")));
+    assert!(
+        present,
+        "passwords switched on: the node's session carries on"
+    );
 }

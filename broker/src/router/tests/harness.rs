@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::auth::Acl;
 use crate::codec::{
     Connack, Connect, ConnectReturnCode, LastWill, Packet, Protocol, Publish, QoS, Suback,
     SubackCode, Subscribe, Unsubscribe,
@@ -20,6 +21,11 @@ use crate::outbox::{self, Outgoing, WriterSide};
 use crate::router::Router;
 use crate::session::ConnId;
 use crate::settings::BrokerSettings;
+
+/// No access rules: everything allowed but writing `$SYS`, as a broker without rules.
+pub(super) fn open_acl() -> Acl {
+    Acl::new(Vec::new(), vec!["$SYS/#".to_string()]).expect("valid protected filter")
+}
 
 /// The router under test, shared by the fake clients connected to it.
 #[derive(Clone)]
@@ -39,7 +45,7 @@ impl TestBroker {
     pub(super) fn with(settings: BrokerSettings) -> Self {
         let counters = Arc::new(Counters::default());
         Self(Rc::new(Inner {
-            router: RefCell::new(Router::new(settings, counters.clone())),
+            router: RefCell::new(Router::new(settings, open_acl(), counters.clone())),
             counters,
             next_conn: Cell::new(1),
         }))

@@ -308,4 +308,5 @@ fn keys_of_another_driver_are_unknown() {
 }
 
 mod actuators;
+mod listeners;
 mod rules;

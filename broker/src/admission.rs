@@ -1,0 +1,78 @@
+//! Whether a CONNECT may go on to the router: its credentials checked against the listener's
+//! users (off the router task: hashing is slow on purpose), or its TLS client certificate's
+//! name taken as its user name. Refusals are logged with the client's address, never with a
+//! password.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use log::info;
+
+use super::auth::AuthOutcome;
+use super::codec::{Connect, ConnectReturnCode};
+use super::listener::Origin;
+
+/// Who the client turned out to be: `None` for an anonymous client.
+pub(crate) type Admitted = Option<Arc<str>>;
+
+pub(crate) async fn admit(
+    origin: &Origin,
+    connect: &Connect,
+) -> Result<Admitted, ConnectReturnCode> {
+    let listener = &origin.listener;
+    if listener.kind_uses_certificate_names() {
+        // Mosquitto's `use_identity_as_username`: the verified certificate is the credential,
+        // and a password sent along is not looked at.
+        return match &origin.certificate_name {
+            Some(name) => Ok(Some(name.as_str().into())),
+            None => {
+                info!(
+                    "refused connection from {} on listener {}: no client certificate to take the user name from client={}",
+                    origin.peer, listener.name, connect.client_id
+                );
+                Err(ConnectReturnCode::NotAuthorized)
+            }
+        };
+    }
+    let authenticator = listener.authenticator();
+    let outcome = authenticator
+        .check(connect.username.as_deref(), connect.password.as_deref())
+        .await;
+    match outcome {
+        AuthOutcome::Accepted {
+            username,
+            credentials_ignored,
+        } => {
+            if credentials_ignored
+                && !listener
+                    .credentials_ignored_logged
+                    .swap(true, Ordering::Relaxed)
+            {
+                info!(
+                    "client {} from {} sent a user name or password on listener {}, where no users are configured: they are ignored (logged once)",
+                    connect.client_id, origin.peer, listener.name
+                );
+            }
+            // Without users, a user name is only the client's claim: it names nobody.
+            Ok(if authenticator.has_users() {
+                username.map(Arc::from)
+            } else {
+                None
+            })
+        }
+        refused => {
+            let why = match refused {
+                AuthOutcome::BadCredentials => "bad user name or password",
+                _ => "no user name and password, which this listener requires",
+            };
+            info!(
+                "refused connection from {} on listener {}: {why} client={} user={}",
+                origin.peer,
+                listener.name,
+                connect.client_id,
+                connect.username.as_deref().unwrap_or("-")
+            );
+            Err(refused.return_code())
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Applying new settings to a running broker without dropping a client: users, access rules,
+//! anonymous access and TLS certificates change at once; the rest waits for a restart.
+//!
+//! Everything is read and checked before anything changes, so a file with errors leaves the
+//! broker exactly as it was.
+
+use std::sync::Arc;
+
+use super::auth::{users_changed, Acl, PasswordFile};
+use super::event::Event;
+use super::listener::ListenerInfo;
+use super::settings::{BrokerSettings, ListenerSettings};
+use super::transport::tls;
+use super::{protected_topics, Broker, BrokerError};
+
+/// What a reload changed, and what it could not.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ReloadReport {
+    /// Users whose clients were disconnected: removed, or their password changed.
+    pub users_disconnected: Vec<String>,
+    /// Listeners whose certificate was read again.
+    pub certificates_reloaded: Vec<String>,
+    /// Settings that changed but take effect at the next restart.
+    pub needs_restart: Vec<String>,
+}
+
+impl Broker {
+    /// Puts `new` in force as far as a running broker can; see [`ReloadReport`].
+    pub async fn reload(&mut self, new: &BrokerSettings) -> Result<ReloadReport, BrokerError> {
+        let users = match &new.password_file {
+            Some(path) => Some(PasswordFile::load(path).map_err(BrokerError::Users)?),
+            None => None,
+        };
+        let acl = Acl::new(new.acl.clone(), protected_topics(new))
+            .and_then(|acl| acl.with_open(new.open_topics.clone()))
+            .map_err(BrokerError::Acl)?;
+        let mut report = ReloadReport::default();
+        // Running listeners with their new settings, when the listener is still there as it
+        // was (same name, address and kind); certificates loaded before any is swapped.
+        let mut matched: Vec<(&Arc<ListenerInfo>, &ListenerSettings)> = Vec::new();
+        let mut certificates = Vec::new();
+        for info in &self.listener_infos {
+            let Some(wanted) = new.listeners.iter().find(|l| same_listener(info, l)) else {
+                report
+                    .needs_restart
+                    .push(format!("listener {} (address or kind)", info.name));
+                continue;
+            };
+            if let (Some(cell), Some(settings)) = (&info.tls, wanted.tls()) {
+                let config = tls::load(settings).map_err(|cause| BrokerError::Tls {
+                    name: info.name.to_string(),
+                    cause,
+                })?;
+                certificates.push((cell, config, info.name.to_string()));
+            }
+            matched.push((info, wanted));
+        }
+        for wanted in &new.listeners {
+            if !self.listener_infos.iter().any(|i| same_listener(i, wanted)) {
+                report
+                    .needs_restart
+                    .push(format!("new listener {}", wanted.name));
+            }
+        }
+
+        // Everything read: now change.
+        let mut disconnect_users = Vec::new();
+        let mut anonymous_refused_on = Vec::new();
+        for (info, wanted) in matched {
+            let old = info.authenticator();
+            info.set_users(users.as_ref(), wanted.allow_anonymous);
+            let now = info.authenticator();
+            for user in users_changed(&old, &now) {
+                if !disconnect_users.contains(&user) {
+                    disconnect_users.push(user);
+                }
+            }
+            if old.allows_anonymous() && !now.allows_anonymous() {
+                anonymous_refused_on.push(info.name.clone());
+            }
+        }
+        for (cell, config, name) in certificates {
+            cell.set(config);
+            report.certificates_reloaded.push(name);
+        }
+        report.users_disconnected = disconnect_users.clone();
+        let _ = self
+            .events
+            .send(Event::ReloadAccess {
+                acl,
+                disconnect_users,
+                anonymous_refused_on,
+            })
+            .await;
+        self.settings.password_file = new.password_file.clone();
+        self.settings.acl = new.acl.clone();
+        self.settings.protected_topics = new.protected_topics.clone();
+        self.settings.open_topics = new.open_topics.clone();
+        report.needs_restart.extend(
+            self.settings
+                .restart_only_changes(new)
+                .into_iter()
+                .map(String::from),
+        );
+        Ok(report)
+    }
+}
+
+fn same_listener(info: &ListenerInfo, wanted: &ListenerSettings) -> bool {
+    let same_kind = match (&info.kind, &wanted.kind) {
+        // The certificate files may change; the kind and path may not.
+        (super::ListenerKind::Tls(_), super::ListenerKind::Tls(_)) => true,
+        (super::ListenerKind::Wss { path: a, .. }, super::ListenerKind::Wss { path: b, .. }) => {
+            a == b
+        }
+        (a, b) => a == b,
+    };
+    *info.name == *wanted.name && same_kind && addr_matches(info, wanted)
+}
+
+/// The bound address against the configured one, whose port may be 0 (tests).
+fn addr_matches(info: &ListenerInfo, wanted: &ListenerSettings) -> bool {
+    info.configured == wanted.addr
+}
