@@ -6,18 +6,22 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use log::info;
+use log::{info, Level};
 
 use super::auth::AuthOutcome;
 use super::codec::{Connect, ConnectReturnCode};
 use super::listener::Origin;
+use super::log_limit::{LogLimiter, Refusal};
 
 /// Who the client turned out to be: `None` for an anonymous client.
 pub(crate) type Admitted = Option<Arc<str>>;
 
+/// Refusals go through `refusals`: a node retrying a wrong password every few seconds must not
+/// fill the journal.
 pub(crate) async fn admit(
     origin: &Origin,
     connect: &Connect,
+    refusals: &LogLimiter,
 ) -> Result<Admitted, ConnectReturnCode> {
     let listener = &origin.listener;
     if listener.kind_uses_certificate_names() {
@@ -26,9 +30,14 @@ pub(crate) async fn admit(
         return match &origin.certificate_name {
             Some(name) => Ok(Some(name.as_str().into())),
             None => {
-                info!(
-                    "refused connection from {} on listener {}: no client certificate to take the user name from client={}",
-                    origin.peer, listener.name, connect.client_id
+                refusals.log(
+                    Level::Info,
+                    Some(origin.peer.ip()),
+                    Refusal::Credentials,
+                    format_args!(
+                        "refused connection from {} on listener {}: no client certificate to take the user name from client={}",
+                        origin.peer, listener.name, connect.client_id
+                    ),
                 );
                 Err(ConnectReturnCode::NotAuthorized)
             }
@@ -65,12 +74,17 @@ pub(crate) async fn admit(
                 AuthOutcome::BadCredentials => "bad user name or password",
                 _ => "no user name and password, which this listener requires",
             };
-            info!(
-                "refused connection from {} on listener {}: {why} client={} user={}",
-                origin.peer,
-                listener.name,
-                connect.client_id,
-                connect.username.as_deref().unwrap_or("-")
+            refusals.log(
+                Level::Info,
+                Some(origin.peer.ip()),
+                Refusal::Credentials,
+                format_args!(
+                    "refused connection from {} on listener {}: {why} client={} user={}",
+                    origin.peer,
+                    listener.name,
+                    connect.client_id,
+                    connect.username.as_deref().unwrap_or("-")
+                ),
             );
             Err(refused.return_code())
         }

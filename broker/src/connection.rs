@@ -118,9 +118,12 @@ pub(crate) async fn serve<R, W>(
         }
     };
 
-    let username = match admission::admit(&origin, &connect).await {
+    let username = match admission::admit(&origin, &connect, &ctx.refusals).await {
         Ok(username) => username,
-        Err(code) => return refuse(&mut writer, code).await,
+        Err(code) => {
+            Counters::add(&ctx.counters.connects_refused_auth, 1);
+            return refuse(&mut writer, code).await;
+        }
     };
 
     let (handle, writer_side) = outbox::channel();

@@ -41,7 +41,6 @@ pub(crate) enum Refusal {
     /// A connection closed before or at CONNECT: garbage, a malformed CONNECT, no CONNECT.
     Protocol,
     /// A CONNECT refused for its user name, password or certificate.
-    #[allow(dead_code, reason = "for the CONNECT credentials check's refusals")]
     Credentials,
     /// Too many connections open at once from one address.
     PerAddress,
