@@ -14,4 +14,5 @@ mod session;
 mod switches;
 mod sys;
 mod topics;
+mod websocket;
 mod will;
