@@ -13,6 +13,7 @@ mod sensors;
 mod session;
 mod switches;
 mod sys;
+mod tls;
 mod topics;
 mod websocket;
 mod will;
