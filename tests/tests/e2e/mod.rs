@@ -3,6 +3,7 @@ mod connect;
 mod gateway;
 mod homeassistant;
 mod limits;
+mod listeners;
 mod malformed;
 mod mosquitto_clients;
 mod mqtt31;
