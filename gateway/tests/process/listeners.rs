@@ -179,3 +179,24 @@ fn plain_mqtt_on_the_tls_listener_is_logged_naming_the_plain_listeners() {
         ],
     );
 }
+
+#[test]
+fn plain_mqtt_on_the_ws_listener_is_logged_naming_the_plain_listener() {
+    let cert = Certificate::new("wrong-listener-ws-mqtt");
+    let daemon = daemon("wrong-listener-ws-mqtt", &cert);
+    let client = send_and_wait_for_close(daemon.listener("ws"), &connect_bytes());
+
+    let line = log_line(&daemon, &format!("closed connection from {client}"));
+    let plain = &daemon.listeners[0];
+    assert_contains(
+        &line,
+        &[
+            "on listener ws",
+            "an MQTT CONNECT arrived instead of an HTTP upgrade request",
+            &format!(
+                "plain MQTT connections are served on listener {} ({})",
+                plain.0, plain.1
+            ),
+        ],
+    );
+}
