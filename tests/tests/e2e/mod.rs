@@ -7,6 +7,7 @@ mod listeners;
 mod malformed;
 mod mosquitto_clients;
 mod mqtt31;
+mod mqttjs;
 mod qos;
 mod retained;
 mod rules;
