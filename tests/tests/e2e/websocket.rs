@@ -261,3 +261,47 @@ async fn subprotocol_mqttv31_is_accepted_and_speaks_mqtt_31() {
         ("hall/light", "on")
     );
 }
+
+// After DISCONNECT the broker ends the WebSocket with a Close frame and a clean close, also when
+// the client's own Close crosses it (as MQTT.js's end() sends one right after DISCONNECT).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_over_ws_ends_with_a_close_frame_and_a_clean_close() {
+    use futures_util::{SinkExt, StreamExt};
+    use tungstenite::client::IntoClientRequest;
+    use tungstenite::Message;
+
+    let (_b, ws) = broker().await;
+    let mut request = format!("ws://{ws}/mqtt").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "mqtt".parse().unwrap());
+    let tcp = tokio::net::TcpStream::connect(ws).await.expect("connect");
+    let (mut c, _) = tokio_tungstenite::client_async(request, tcp)
+        .await
+        .expect("upgrade");
+    c.send(Message::binary(Connect::new("closing").encode()))
+        .await
+        .expect("CONNECT");
+    match c.next().await {
+        Some(Ok(Message::Binary(connack))) => assert_eq!(&connack[..], [0x20, 2, 0, 0]),
+        other => panic!("expected CONNACK, got {other:?}"),
+    }
+    // DISCONNECT, then the client's own Close, which crosses the broker's.
+    c.send(Message::binary(encode::disconnect()))
+        .await
+        .expect("DISCONNECT");
+    c.send(Message::Close(None)).await.expect("Close");
+
+    let mut closed_by_broker = false;
+    loop {
+        // tungstenite reads the broker's Close, then the end of the stream.
+        match tokio::time::timeout(tests::WAIT, c.next()).await {
+            Ok(Some(Ok(Message::Close(_)))) => closed_by_broker = true,
+            Ok(Some(Ok(other))) => panic!("after DISCONNECT: {other:?}"),
+            Ok(None) | Ok(Some(Err(tungstenite::Error::ConnectionClosed))) => break,
+            Ok(Some(Err(e))) => panic!("the connection was not closed cleanly: {e}"),
+            Err(_) => panic!("the broker did not close within {:?}", tests::WAIT),
+        }
+    }
+    assert!(closed_by_broker, "the broker sent a Close frame");
+}
