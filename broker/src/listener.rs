@@ -187,7 +187,7 @@ async fn serve(stream: TcpStream, mut origin: Origin, conn: ConnId, ctx: Arc<Con
             let handshake = ws::accept(stream, path, max_packet);
             match tokio::time::timeout(limit, handshake).await {
                 Ok(Ok(ws)) => split_and_serve(ws, origin, conn, ctx).await,
-                Ok(Err(e)) => handshake_failed(&origin, "WebSocket", &e.to_string()),
+                Ok(Err(e)) => ws_failed(&origin, &ctx, &e),
                 Err(_) => handshake_timed_out(&origin, "WebSocket", limit),
             }
         }
@@ -244,6 +244,23 @@ fn handshake_timed_out(origin: &Origin, what: &str, limit: Duration) {
         "closed connection from {} on listener {}: {what} handshake not finished within {limit:?}",
         origin.peer, origin.listener.name
     );
+}
+
+/// Like [`tls_failed`]: a client that speaks plain MQTT or TLS to a ws listener is told which
+/// listener serves it.
+fn ws_failed(origin: &Origin, ctx: &ConnContext, e: &ws::WsError) {
+    let elsewhere = match e {
+        ws::WsError::NotHttp {
+            arrival: sniff::Arrival::Mqtt,
+            ..
+        } => ctx.served_elsewhere(&["tcp"], "plain MQTT connections"),
+        ws::WsError::NotHttp {
+            arrival: sniff::Arrival::Tls,
+            ..
+        } => ctx.served_elsewhere(&["tls", "wss"], "TLS connections"),
+        _ => return handshake_failed(origin, "WebSocket", &e.to_string()),
+    };
+    handshake_failed(origin, "WebSocket", &format!("{e}; {elsewhere}"));
 }
 
 fn tls_failed(origin: &Origin, ctx: &ConnContext, e: &std::io::Error) {

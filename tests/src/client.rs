@@ -3,9 +3,14 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, SubscribeReasonCode};
+use rumqttc::{
+    AsyncClient, Event, MqttOptions, Packet, Publish, QoS, SubscribeReasonCode, TlsConfiguration,
+    Transport,
+};
+use rustls::ClientConfig;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -17,7 +22,39 @@ use crate::WAIT;
 /// Options for `client_id` at `addr`: clean session, 30 s keepalive and
 /// packet limits above anything the tests send.
 pub fn mqtt_options(addr: SocketAddr, client_id: &str) -> MqttOptions {
-    let mut opts = MqttOptions::new(client_id, addr.ip().to_string(), addr.port());
+    options(addr.ip().to_string(), addr.port(), client_id)
+}
+
+/// Options for `client_id` over WebSocket to `path` on the `ws` listener at `addr`.
+pub fn ws_options(addr: SocketAddr, path: &str, client_id: &str) -> MqttOptions {
+    // rumqttc takes a WebSocket's URL where a TCP client's host goes.
+    let mut opts = options(format!("ws://{addr}{path}"), addr.port(), client_id);
+    opts.set_transport(Transport::Ws);
+    opts
+}
+
+/// Options for `client_id` over TLS to the `tls` listener at `addr`, with `tls` (which says
+/// which CA to trust and which client certificate, if any, to present).
+pub fn tls_options(addr: SocketAddr, client_id: &str, tls: Arc<ClientConfig>) -> MqttOptions {
+    let mut opts = mqtt_options(addr, client_id);
+    opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
+    opts
+}
+
+/// Options for `client_id` over WebSocket over TLS to `path` on the `wss` listener at `addr`.
+pub fn wss_options(
+    addr: SocketAddr,
+    path: &str,
+    client_id: &str,
+    tls: Arc<ClientConfig>,
+) -> MqttOptions {
+    let mut opts = options(format!("wss://{addr}{path}"), addr.port(), client_id);
+    opts.set_transport(Transport::wss_with_config(TlsConfiguration::Rustls(tls)));
+    opts
+}
+
+fn options(host: String, port: u16, client_id: &str) -> MqttOptions {
+    let mut opts = MqttOptions::new(client_id, host, port);
     opts.set_keep_alive(Duration::from_secs(30))
         .set_max_packet_size(2 << 20, 2 << 20);
     opts

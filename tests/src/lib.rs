@@ -18,7 +18,10 @@ pub mod decode;
 pub mod encode;
 mod local;
 mod marker;
+pub mod pki;
 mod raw;
+pub mod tls;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -26,11 +29,12 @@ pub use broker::{
     start_broker, start_gateway, start_gateway_with_state, BrokerOptions, TestBroker, GATEWAY_NAME,
     GATEWAY_STATUS_TOPIC,
 };
-pub use client::{client, mqtt_options, text, MqttClient};
+pub use client::{client, mqtt_options, text, tls_options, ws_options, wss_options, MqttClient};
 pub use decode::{payloads, Packet, Publish};
 pub use encode::{Connect, Will};
 pub use local::{expect_nothing_before_local, next_local};
-pub use raw::RawClient;
+pub use pki::{Pki, TempDir};
+pub use raw::{Io, RawClient};
 pub use rumqttc::QoS;
 
 /// Upper bound for anything the broker or gateway is expected to send or do. Waits end as soon

@@ -1,21 +1,48 @@
 //! A byte-level MQTT client: sends exactly what a test asks and decodes
-//! what the server answers. Every wait is bounded.
+//! what the server answers, over TCP, TLS, WebSocket or WebSocket over TLS. Every wait is
+//! bounded.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 
 use crate::decode::{decode, Packet, Publish};
 use crate::encode::{self, Connect};
 use crate::marker::Marker;
+use crate::ws::WsStream;
 use crate::WAIT;
 
+/// A byte stream to the broker.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {
+    /// The TCP socket at the bottom, to reset it.
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Io for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl<S: Io> Io for tokio_rustls::client::TlsStream<S> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0.tcp()
+    }
+}
+
+impl<S: Io> Io for WsStream<S> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().tcp()
+    }
+}
+
 pub struct RawClient {
-    stream: TcpStream,
+    stream: Box<dyn Io>,
     buf: Vec<u8>,
     /// Packets read while waiting for something else, handed out first.
     backlog: VecDeque<Packet>,
@@ -33,18 +60,57 @@ enum Read {
 impl RawClient {
     /// Opens a TCP connection and sends nothing.
     pub async fn tcp(addr: SocketAddr) -> Self {
-        let stream = tokio::time::timeout(WAIT, TcpStream::connect(addr))
-            .await
-            .expect("TCP connect timed out")
-            .expect("TCP connect failed");
-        stream.set_nodelay(true).expect("set TCP_NODELAY");
+        Self::over(Self::tcp_stream(addr).await)
+    }
+
+    /// A client on a stream opened beforehand (a TLS or WebSocket handshake done).
+    pub fn over(stream: impl Io + 'static) -> Self {
         Self {
-            stream,
+            stream: Box::new(stream),
             buf: Vec::new(),
             backlog: VecDeque::new(),
             next_pkid: 0,
             marker: Marker::new(),
         }
+    }
+
+    /// Opens a WebSocket to `path` on a `ws` listener, offering subprotocol `mqtt`, and sends
+    /// nothing more.
+    pub async fn ws(addr: SocketAddr, path: &str) -> Self {
+        let tcp = Self::tcp_stream(addr).await;
+        match crate::ws::upgrade(tcp, addr, path, &["mqtt"]).await {
+            Ok((ws, _)) => Self::over(ws),
+            Err(e) => panic!("WebSocket upgrade to {addr}{path} failed: {e}"),
+        }
+    }
+
+    /// Opens TLS to a `tls` listener and sends nothing more.
+    pub async fn tls(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> Self {
+        match crate::tls::connect(addr, config).await {
+            Ok(tls) => Self::over(tls),
+            Err(e) => panic!("TLS handshake with {addr} failed: {e}"),
+        }
+    }
+
+    /// Opens TLS and then a WebSocket to `path` on a `wss` listener.
+    pub async fn wss(addr: SocketAddr, path: &str, config: Arc<rustls::ClientConfig>) -> Self {
+        let tls = match crate::tls::connect(addr, config).await {
+            Ok(tls) => tls,
+            Err(e) => panic!("TLS handshake with {addr} failed: {e}"),
+        };
+        match crate::ws::upgrade(tls, addr, path, &["mqtt"]).await {
+            Ok((ws, _)) => Self::over(ws),
+            Err(e) => panic!("WebSocket upgrade over TLS to {addr}{path} failed: {e}"),
+        }
+    }
+
+    async fn tcp_stream(addr: SocketAddr) -> TcpStream {
+        let stream = tokio::time::timeout(WAIT, TcpStream::connect(addr))
+            .await
+            .expect("TCP connect timed out")
+            .expect("TCP connect failed");
+        stream.set_nodelay(true).expect("set TCP_NODELAY");
+        stream
     }
 
     /// MQTT 3.1.1 clean-session connection that must be accepted.
@@ -54,13 +120,17 @@ impl RawClient {
 
     /// Sends `connect`, asserts CONNACK 0 and returns the session-present flag.
     pub async fn connect_with(addr: SocketAddr, connect: &Connect) -> (Self, bool) {
-        let mut client = Self::tcp(addr).await;
-        client.send(&connect.encode()).await;
-        match client.recv().await {
+        Self::tcp(addr).await.handshake(connect).await
+    }
+
+    /// Sends `connect` on this stream, asserts CONNACK 0 and returns the session-present flag.
+    pub async fn handshake(mut self, connect: &Connect) -> (Self, bool) {
+        self.send(&connect.encode()).await;
+        match self.recv().await {
             Packet::ConnAck {
                 session_present,
                 code: 0,
-            } => (client, session_present),
+            } => (self, session_present),
             other => panic!("expected CONNACK 0, got {other:?}"),
         }
     }
@@ -71,7 +141,12 @@ impl RawClient {
 
     /// Sends without failing the test: the broker may already have closed.
     pub async fn try_send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        tokio::time::timeout(WAIT, self.stream.write_all(bytes))
+        // TLS and WebSocket hold written bytes until flushed.
+        let write = async {
+            self.stream.write_all(bytes).await?;
+            self.stream.flush().await
+        };
+        tokio::time::timeout(WAIT, write)
             .await
             .map_err(|_| std::io::Error::other("send timed out"))?
     }
@@ -349,6 +424,9 @@ impl RawClient {
 
     /// Drops the connection with a TCP reset instead of a FIN.
     pub fn reset(self) {
-        self.stream.set_zero_linger().expect("set SO_LINGER 0");
+        self.stream
+            .tcp()
+            .set_zero_linger()
+            .expect("set SO_LINGER 0");
     }
 }

@@ -41,6 +41,8 @@ impl Drop for TempConfig {
 pub struct Daemon {
     pub child: Child,
     pub addr: SocketAddr,
+    /// Every listener's name and bound address, as logged at start.
+    pub listeners: Vec<(String, SocketAddr)>,
     /// Lines of the daemon's stderr; keeping this alive keeps the draining thread alive, so the
     /// daemon never blocks on a full pipe.
     log: mpsc::Receiver<String>,
@@ -81,35 +83,38 @@ impl Daemon {
                 }
             }
         });
-        let mut startup_log = Vec::new();
-        let addr = loop {
-            let line = log_rx
-                .recv_timeout(Duration::from_secs(20))
-                .expect("hearth logged its listening address");
-            startup_log.push(line.clone());
-            if let Some(rest) = line.split("MQTT broker listening on ").nth(1) {
-                // "127.0.0.1:PORT (tcp, listener tcp:PORT)": the address comes first.
-                let addr = rest.split_whitespace().next().unwrap_or_default();
-                break addr.parse().expect("address in log");
-            }
-        };
         // The broker listens before the rules subscribe: wait until every part has started,
         // so a test's first message cannot reach the broker ahead of the rules.
+        let mut startup_log = Vec::new();
+        let mut listeners = Vec::new();
         loop {
             let line = log_rx
                 .recv_timeout(Duration::from_secs(20))
-                .expect("hearth logged that it is running");
+                .expect("hearth logged its listeners and that it is running");
             startup_log.push(line.clone());
+            if let Some(listener) = listener_in(&line) {
+                listeners.push(listener);
+            }
             if line.contains(" running with ") {
                 break;
             }
         }
+        let addr = listeners.first().expect("hearth logged a listener").1;
         Daemon {
             child,
             addr,
+            listeners,
             log: log_rx,
             startup_log,
             _config: config,
+        }
+    }
+
+    /// The bound address of the listener called `name`.
+    pub fn listener(&self, name: &str) -> SocketAddr {
+        match self.listeners.iter().find(|(n, _)| n == name) {
+            Some((_, addr)) => *addr,
+            None => panic!("no listener {name}: {:?}", self.listeners),
         }
     }
 
@@ -166,6 +171,14 @@ impl Daemon {
         }
         self.child.wait().expect("reap hearth").code()
     }
+}
+
+/// Name and address from "MQTT broker listening on 127.0.0.1:PORT (tcp, listener NAME)".
+fn listener_in(line: &str) -> Option<(String, SocketAddr)> {
+    let rest = line.split("MQTT broker listening on ").nth(1)?;
+    let (addr, rest) = rest.split_once(' ')?;
+    let name = rest.split(", listener ").nth(1)?.strip_suffix(')')?;
+    Some((name.to_string(), addr.parse().expect("address in log")))
 }
 
 fn config_text(broker_extra: &str) -> String {

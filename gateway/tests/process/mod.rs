@@ -1,6 +1,7 @@
 mod cli;
 mod fd_limit;
 mod harness;
+mod listeners;
 mod memory;
 mod notify;
 mod passwd;

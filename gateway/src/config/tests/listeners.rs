@@ -127,3 +127,17 @@ fn listeners_that_clash_or_lack_what_they_need_are_each_reported() {
         .message
         .contains("\"tcp\", \"ws\", \"tls\" or \"wss\""));
 }
+
+#[test]
+fn listeners_on_port_0_do_not_clash() {
+    let c = parse(
+        "[broker]\nlisten = \"127.0.0.1:0\"\n\
+         [[broker.listener]]\nname = \"ws\"\nkind = \"ws\"\naddress = \"127.0.0.1:0\"\n\
+         [[broker.listener]]\nname = \"all\"\nkind = \"ws\"\naddress = \"0.0.0.0:0\"\nallow_anonymous = true\n",
+    );
+    assert_eq!(
+        c.broker.listeners.len(),
+        3,
+        "each port 0 is a free port of its own"
+    );
+}
