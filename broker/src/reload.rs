@@ -46,6 +46,14 @@ impl Broker {
                     .push(format!("listener {} (address or kind)", info.name));
                 continue;
             };
+            let running_names = info.kind_uses_certificate_names();
+            if wanted.tls().is_some_and(|t| t.identity_as_username != running_names) {
+                // Who a connected client is was decided at its CONNECT; switching the rule
+                // under it would leave clients named both ways.
+                report
+                    .needs_restart
+                    .push(format!("listener {} use_identity_as_username", info.name));
+            }
             if let (Some(cell), Some(settings)) = (&info.tls, wanted.tls()) {
                 let config = tls::load(settings).map_err(|cause| BrokerError::Tls {
                     name: info.name.to_string(),
