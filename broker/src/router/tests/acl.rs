@@ -8,7 +8,9 @@ use crate::auth::Acl;
 use crate::codec::{ConnectReturnCode, Packet, QoS, Suback, SubackCode, Subscribe, Unsubscribe};
 use crate::event::CloseReason;
 
-use super::harness::{client, connack, open_acl, payloads, with_will, FakeClient, TestBroker, QOS};
+use super::harness::{
+    client, connack, open_acl, payloads, persistent, with_will, FakeClient, TestBroker, QOS,
+};
 
 const GATEWAY_TOPICS: &str = "hearth/pi/#";
 
@@ -441,4 +443,64 @@ fn anonymous_clients_go_when_their_listener_no_longer_lets_them_in() {
     assert!(lan_anonymous.is_closed());
     assert!(!lan_user.is_closed());
     assert!(!local_anonymous.is_closed());
+}
+
+#[test]
+fn messages_held_for_an_absent_session_go_once_its_rights_no_longer_cover_them() {
+    let b = TestBroker::with_acl(acl(vec![allow(
+        client_id("phone"),
+        Access::Read,
+        "Kitchen/#",
+    )]));
+    let mut phone = b.client(persistent("phone"));
+    phone.subscribe("Kitchen/#", QoS::AtLeastOnce);
+    phone.close(CloseReason::PeerClosed);
+    b.local_publish("Kitchen/Oven/state", "queued", QoS::AtLeastOnce, false);
+
+    b.reload_access(
+        acl(vec![allow(client_id("phone"), Access::Read, "Garage/#")]),
+        &[],
+        &[],
+    );
+    let (mut phone, session_present) = b.connect(persistent("phone"));
+    assert!(session_present);
+    assert_eq!(received(&mut phone), Vec::<String>::new());
+}
+
+#[test]
+fn a_session_made_anonymously_and_taken_up_by_a_user_gets_only_what_that_user_may_read() {
+    // Anonymous sessions are anyone's (passwords switched on keep the nodes' sessions), so a
+    // user may take one up: with that user's rights, not the anonymous client's.
+    let b = TestBroker::with_acl(acl(vec![
+        deny(user("bob"), Access::Read, "Kitchen/#"),
+        allow(Who::Everyone, Access::Read, "#"),
+    ]));
+    let mut phone = b.open_as(persistent("phone"), None, "test");
+    assert_eq!(
+        phone.next(),
+        Some(connack(false, ConnectReturnCode::Accepted))
+    );
+    phone.subscribe("Kitchen/#", QoS::AtLeastOnce);
+    // Sent and not acknowledged: in flight, resent on resume.
+    b.local_publish("Kitchen/Oven/state", "in flight", QoS::AtLeastOnce, false);
+    assert_eq!(payloads(&phone.publishes()), ["in flight"]);
+    phone.close(CloseReason::PeerClosed);
+    b.local_publish("Kitchen/Oven/state", "queued", QoS::AtLeastOnce, false);
+
+    let mut phone = b.open_as(persistent("phone"), Some("bob"), "test");
+    assert_eq!(
+        phone.next(),
+        Some(connack(true, ConnectReturnCode::Accepted))
+    );
+    assert_eq!(
+        received(&mut phone),
+        Vec::<String>::new(),
+        "what bob may not read is not resent nor sent"
+    );
+    b.local_publish("Kitchen/Oven/state", "later", QoS::AtLeastOnce, false);
+    assert_eq!(
+        received(&mut phone),
+        Vec::<String>::new(),
+        "the subscription bob may not hold is gone"
+    );
 }
