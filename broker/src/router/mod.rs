@@ -717,6 +717,18 @@ impl Router {
                 .for_client(username.as_deref(), session.client_id());
             let dropped = session.set_access(username.clone(), listener.clone(), access);
             Counters::add(&self.counters.deliveries_denied, dropped as u64);
+            // A will is a publish made later on the client's behalf: checked against the rights
+            // in force, as at CONNECT.
+            if let Some(topic) = session.will_topic() {
+                if !session.access().can_write(topic) {
+                    info!(
+                        client = session.client_id().as_ref();
+                        "will dropped: the access rules no longer let the client write its will topic client={} topic={topic}",
+                        session.client_id()
+                    );
+                    session.take_will();
+                }
+            }
             let must_go = match &username {
                 Some(user) => disconnect_users.iter().any(|d| d.as_str() == &**user),
                 None => anonymous_refused_on.contains(&listener),

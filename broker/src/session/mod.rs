@@ -136,6 +136,15 @@ impl Session {
         self.connection.take()
     }
 
+    /// The topic of the attached connection's will, if it has one.
+    pub(crate) fn will_topic(&self) -> Option<&str> {
+        self.connection
+            .as_ref()?
+            .will
+            .as_ref()
+            .map(|w| w.topic.as_str())
+    }
+
     /// Removes the will of the attached connection, so it is published at most once.
     pub(crate) fn take_will(&mut self) -> Option<LastWill> {
         self.connection.as_mut().and_then(|c| c.will.take())

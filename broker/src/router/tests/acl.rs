@@ -504,3 +504,48 @@ fn a_session_made_anonymously_and_taken_up_by_a_user_gets_only_what_that_user_ma
         "the subscription bob may not hold is gone"
     );
 }
+
+#[test]
+fn a_will_the_client_may_no_longer_write_after_a_reload_is_not_published() {
+    let b = TestBroker::with_acl(acl(vec![
+        allow(Who::Everyone, Access::ReadWrite, "Hall/#"),
+        allow(Who::Everyone, Access::ReadWrite, "Kitchen/#"),
+        watcher_rule(),
+    ]));
+    let mut w = watcher(&b);
+    let hall = b.user_client(
+        with_will(
+            "esp-hall",
+            "Hall/Node/status",
+            "hall offline",
+            QoS::AtLeastOnce,
+            true,
+        ),
+        "hall",
+    );
+    let oven = b.user_client(
+        with_will(
+            "esp-oven",
+            "Kitchen/Oven/status",
+            "oven offline",
+            QoS::AtLeastOnce,
+            true,
+        ),
+        "oven",
+    );
+    b.reload_access(
+        acl(vec![
+            allow(Who::Everyone, Access::ReadWrite, "Kitchen/#"),
+            watcher_rule(),
+        ]),
+        &[],
+        &[],
+    );
+    hall.close(CloseReason::PeerClosed);
+    oven.close(CloseReason::PeerClosed);
+    assert_eq!(
+        received(&mut w),
+        ["oven offline"],
+        "only the will still allowed"
+    );
+}
