@@ -213,7 +213,8 @@ fn tls_error_key(e: &TlsError) -> &'static str {
 }
 
 /// Checks across listeners: names and ports used once (two listeners on one port cannot both
-/// bind, whatever their addresses).
+/// bind, whatever their addresses). Port 0 asks the system for a free port of its own, so
+/// listeners on it never clash.
 pub(crate) fn check_all(listeners: &[Read], errs: &mut ErrorSink) {
     let mut names: HashMap<&str, &str> = HashMap::new();
     let mut ports: Vec<&Read> = Vec::new();
@@ -221,6 +222,7 @@ pub(crate) fn check_all(listeners: &[Read], errs: &mut ErrorSink) {
         let clash = ports.iter().find(|other| {
             let (a, b) = (other.settings.addr, l.settings.addr);
             a.port() == b.port()
+                && a.port() != 0
                 && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
         });
         if let Some(other) = clash {

@@ -127,3 +127,18 @@ fn listeners_that_clash_or_lack_what_they_need_are_each_reported() {
         .message
         .contains("\"tcp\", \"ws\", \"tls\" or \"wss\""));
 }
+
+#[test]
+fn listeners_on_port_0_each_get_a_port_of_their_own() {
+    let text = "[broker]\nlisten = \"127.0.0.1:0\"\n\n[[broker.listener]]\nname = \"ws\"\n\
+                kind = \"ws\"\naddress = \"127.0.0.1:0\"\n";
+    let c = parse(text);
+    assert_eq!(c.broker.listeners.len(), 2);
+    let clash = errors_of(&text.replace(":0", ":1883"));
+    assert!(
+        clash[0]
+            .message
+            .contains("two listeners cannot share a port"),
+        "{clash:?}"
+    );
+}
