@@ -19,6 +19,7 @@ pub mod encode;
 mod local;
 mod marker;
 mod raw;
+mod users;
 
 use std::time::Duration;
 
@@ -32,6 +33,7 @@ pub use encode::{Connect, Will};
 pub use local::{expect_nothing_before_local, next_local};
 pub use raw::RawClient;
 pub use rumqttc::QoS;
+pub use users::Users;
 
 /// Upper bound for anything the broker or gateway is expected to send or do. Waits end as soon
 /// as the event comes, so this costs nothing when all is well; it is generous so that a
