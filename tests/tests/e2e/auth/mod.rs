@@ -4,6 +4,7 @@
 
 mod acl;
 mod protected;
+mod reload;
 mod storm;
 mod users;
 
