@@ -1,3 +1,4 @@
+mod access_reload;
 mod cli;
 mod fd_limit;
 mod harness;
@@ -7,3 +8,4 @@ mod passwd;
 mod reload;
 mod rules_test;
 mod signals;
+mod users;
