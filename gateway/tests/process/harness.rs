@@ -190,6 +190,17 @@ impl Daemon {
         }
     }
 
+    /// The bound address of the listener called `name`, from its "listening" line.
+    pub fn listener_addr(&self, name: &str) -> SocketAddr {
+        let suffix = format!(", listener {name})");
+        self.whole_log()
+            .iter()
+            .filter(|line| line.ends_with(&suffix))
+            .find_map(|line| line.split("MQTT broker listening on ").nth(1))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no listening line for listener {name}"))
+    }
+
     /// Replaces the daemon's configuration file, as a user editing it before `systemctl reload`.
     pub fn rewrite_config(&self, broker_extra: &str) {
         std::fs::write(&self._config.path, config_text(broker_extra)).expect("rewrite config");

@@ -7,5 +7,6 @@ mod notify;
 mod passwd;
 mod reload;
 mod rules_test;
+mod secure;
 mod signals;
 mod users;
