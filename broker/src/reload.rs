@@ -47,7 +47,10 @@ impl Broker {
                 continue;
             };
             let running_names = info.kind_uses_certificate_names();
-            if wanted.tls().is_some_and(|t| t.identity_as_username != running_names) {
+            if wanted
+                .tls()
+                .is_some_and(|t| t.identity_as_username != running_names)
+            {
                 // Who a connected client is was decided at its CONNECT; switching the rule
                 // under it would leave clients named both ways.
                 report

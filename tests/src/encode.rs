@@ -62,6 +62,8 @@ pub struct Connect {
     pub will: Option<Will>,
     /// Sets bit 0 of the connect flags, which must be zero (MQTT-3.1.2-3).
     pub reserved_flag: bool,
+    pub username: Option<String>,
+    pub password: Option<Vec<u8>>,
 }
 
 impl Connect {
@@ -75,6 +77,8 @@ impl Connect {
             keep_alive: 60,
             will: None,
             reserved_flag: false,
+            username: None,
+            password: None,
         }
     }
 
@@ -102,11 +106,25 @@ impl Connect {
         self
     }
 
+    /// A user name and password.
+    pub fn credentials(mut self, username: &str, password: impl AsRef<[u8]>) -> Self {
+        self.username = Some(username.into());
+        self.password = Some(password.as_ref().to_vec());
+        self
+    }
+
+    /// A user name without a password.
+    pub fn username(mut self, username: &str) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut flags = u8::from(self.reserved_flag) | (u8::from(self.clean_session) << 1);
         if let Some(w) = &self.will {
             flags |= 0x04 | (w.qos << 3) | (u8::from(w.retain) << 5);
         }
+        flags |= u8::from(self.username.is_some()) << 7 | u8::from(self.password.is_some()) << 6;
         let mut body = Vec::new();
         put_str(&mut body, &self.protocol_name);
         body.push(self.level);
@@ -116,6 +134,12 @@ impl Connect {
         if let Some(w) = &self.will {
             put_str(&mut body, &w.topic);
             put_str(&mut body, &w.payload);
+        }
+        if let Some(user) = &self.username {
+            put_str(&mut body, user);
+        }
+        if let Some(password) = &self.password {
+            put_str(&mut body, password);
         }
         packet(0x10, &body)
     }

@@ -21,6 +21,7 @@ mod marker;
 pub mod pki;
 mod raw;
 pub mod tls;
+mod users;
 pub mod ws;
 
 use std::time::Duration;
@@ -36,6 +37,7 @@ pub use local::{expect_nothing_before_local, next_local};
 pub use pki::{Pki, TempDir};
 pub use raw::{Io, RawClient};
 pub use rumqttc::QoS;
+pub use users::Users;
 
 /// Upper bound for anything the broker or gateway is expected to send or do. Waits end as soon
 /// as the event comes, so this costs nothing when all is well; it is generous so that a

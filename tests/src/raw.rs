@@ -135,6 +135,21 @@ impl RawClient {
         }
     }
 
+    /// Sends `connect`, which the broker must refuse: returns the CONNACK's return code after
+    /// checking that the broker then closed the connection (MQTT-3.2.2-5).
+    pub async fn refused(addr: SocketAddr, connect: &Connect) -> u8 {
+        let mut client = Self::tcp(addr).await;
+        client.send(&connect.encode()).await;
+        let got = client.expect_closed(WAIT).await;
+        match got.as_slice() {
+            [Packet::ConnAck {
+                session_present: false,
+                code,
+            }] if *code != 0 => *code,
+            other => panic!("expected a refusing CONNACK, then the close; got {other:?}"),
+        }
+    }
+
     pub async fn send(&mut self, bytes: &[u8]) {
         self.try_send(bytes).await.expect("send to broker");
     }

@@ -264,7 +264,9 @@ impl Router {
             None => self.insert_session(client_id.clone(), connect.clean_session),
         };
         if let Some(session) = self.sessions.get_mut(&key) {
-            session.set_access(identity.username.clone(), identity.listener.clone(), access);
+            let dropped =
+                session.set_access(identity.username.clone(), identity.listener.clone(), access);
+            Counters::add(&self.counters.deliveries_denied, dropped as u64);
         }
         if session_present {
             // Rights may have narrowed since the session was last used (another user, a reload).
@@ -713,7 +715,20 @@ impl Router {
             let access = self
                 .acl
                 .for_client(username.as_deref(), session.client_id());
-            session.set_access(username.clone(), listener.clone(), access);
+            let dropped = session.set_access(username.clone(), listener.clone(), access);
+            Counters::add(&self.counters.deliveries_denied, dropped as u64);
+            // A will is a publish made later on the client's behalf: checked against the rights
+            // in force, as at CONNECT.
+            if let Some(topic) = session.will_topic() {
+                if !session.access().can_write(topic) {
+                    info!(
+                        client = session.client_id().as_ref();
+                        "will dropped: the access rules no longer let the client write its will topic client={} topic={topic}",
+                        session.client_id()
+                    );
+                    session.take_will();
+                }
+            }
             let must_go = match &username {
                 Some(user) => disconnect_users.iter().any(|d| d.as_str() == &**user),
                 None => anonymous_refused_on.contains(&listener),

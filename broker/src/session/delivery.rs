@@ -140,6 +140,25 @@ impl Session {
         }
     }
 
+    /// Drops the messages held for this session that its rights no longer let it read: the
+    /// queued ones, and while no connection has them, the unacknowledged ones a resume would
+    /// send again. A QoS 2 message waiting for PUBCOMP stays: the client already has it.
+    pub(super) fn drop_unreadable(&mut self) -> usize {
+        if self.access.reads_everything() {
+            return 0;
+        }
+        let access = &self.access;
+        let mut dropped = self.queue.retain(|q| access.can_read(&q.message.topic));
+        if self.connection.is_none() {
+            let before = self.inflight.len();
+            self.inflight.retain(|m| {
+                m.state == InflightState::AwaitingComplete || access.can_read(&m.message.topic)
+            });
+            dropped += before - self.inflight.len();
+        }
+        dropped
+    }
+
     /// On reconnect of a persistent session: re-sends what was in flight, then fills the
     /// window from the queue.
     pub(crate) fn resume(&mut self, limits: Limits) {

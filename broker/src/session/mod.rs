@@ -91,16 +91,18 @@ impl Session {
     }
 
     /// Who the client is from now on (a resumed session may be taken up under another user
-    /// name), and so what it may do.
+    /// name), and so what it may do. Messages held for it that it may no longer read are
+    /// dropped at once, as a reload that narrows its rights requires; returns how many.
     pub(crate) fn set_access(
         &mut self,
         username: Option<Arc<str>>,
         listener: Arc<str>,
         access: ClientAcl,
-    ) {
+    ) -> usize {
         self.username = username;
         self.listener = listener;
         self.access = access;
+        self.drop_unreadable()
     }
 
     /// Clean session 1: the session ends with its connection.
@@ -132,6 +134,15 @@ impl Session {
     /// The connection ended or was taken over; what it was owed stays with the session.
     pub(crate) fn detach(&mut self) -> Option<Connection> {
         self.connection.take()
+    }
+
+    /// The topic of the attached connection's will, if it has one.
+    pub(crate) fn will_topic(&self) -> Option<&str> {
+        self.connection
+            .as_ref()?
+            .will
+            .as_ref()
+            .map(|w| w.topic.as_str())
     }
 
     /// Removes the will of the attached connection, so it is published at most once.

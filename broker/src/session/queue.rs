@@ -74,6 +74,21 @@ impl Queue {
         Some(entry)
     }
 
+    /// Keeps the entries `keep` accepts, in order; returns how many were dropped.
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(&Queued) -> bool) -> usize {
+        let before = self.entries.len();
+        let mut live = 0;
+        self.entries.retain(|q| {
+            let kept = keep(q);
+            if kept && !q.from_retained {
+                live += 1;
+            }
+            kept
+        });
+        self.live = live;
+        before - self.entries.len()
+    }
+
     pub(super) fn len(&self) -> usize {
         self.entries.len()
     }

@@ -184,9 +184,11 @@ fn read_tls(t: &mut TableReader, errs: &mut ErrorSink) -> Option<TlsSettings> {
         }
     }
     let (cert, cert_span) = cert?;
+    let (key, key_span) = key?;
+    let ca_span = ca.as_ref().map(|(_, span)| span.clone());
     let settings = TlsSettings {
         cert_file: PathBuf::from(cert),
-        key_file: PathBuf::from(key?.0),
+        key_file: PathBuf::from(key),
         client_ca_file: ca.map(|(p, _)| PathBuf::from(p)),
         require_client_cert: require.unwrap_or(false),
         identity_as_username: identity.unwrap_or(false),
@@ -194,7 +196,14 @@ fn read_tls(t: &mut TableReader, errs: &mut ErrorSink) -> Option<TlsSettings> {
     // Loaded now, so `hearth check` finds an unreadable file or a key that is not the
     // certificate's before the broker is asked to start with them.
     if let Err(e) = tls::load(&settings) {
-        errs.report(&t.key_path(tls_error_key(&e)), cert_span, e.to_string());
+        // The line of the key the error is about, so the report points at the file to fix.
+        let key = tls_error_key(&e);
+        let span = match key {
+            "key_file" => key_span,
+            "client_ca_file" => ca_span.unwrap_or(cert_span),
+            _ => cert_span,
+        };
+        errs.report(&t.key_path(key), span, e.to_string());
     }
     Some(settings)
 }

@@ -5,11 +5,11 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use broker::codec::{self, Connect, Packet, Protocol, QoS, Subscribe};
-use bytes::BytesMut;
+use broker::codec::{self, Connect, ConnectReturnCode, Packet, Protocol, QoS, Subscribe};
+use bytes::{Bytes, BytesMut};
 
 pub fn hearth() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hearth"))
@@ -38,6 +38,24 @@ impl Drop for TempConfig {
     }
 }
 
+/// A directory of its own for one test's files, removed with the value.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("hearth-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 pub struct Daemon {
     pub child: Child,
     pub addr: SocketAddr,
@@ -48,6 +66,8 @@ pub struct Daemon {
     log: mpsc::Receiver<String>,
     /// What it logged until it was running.
     pub startup_log: Vec<String>,
+    /// Every line of the daemon's stderr so far, read or not, and a signal for each new one.
+    whole_log: Arc<(Mutex<Vec<String>>, Condvar)>,
     _config: TempConfig,
 }
 
@@ -64,6 +84,13 @@ impl Daemon {
         Daemon::start_as(name, broker_extra, command)
     }
 
+    /// Like [`Daemon::start`], logging at `level` (`--log-level`).
+    pub fn start_logging(name: &str, broker_extra: &str, level: &str) -> Daemon {
+        let mut command = hearth();
+        command.args(["--log-level", level]);
+        Daemon::start_as(name, broker_extra, command)
+    }
+
     /// Runs `command` (`hearth`, or a wrapper such as `prlimit … hearth`) with `run --config`
     /// and a `[broker]` table listening on port 0 with `broker_extra` appended.
     pub fn start_as(name: &str, broker_extra: &str, mut command: Command) -> Daemon {
@@ -76,8 +103,16 @@ impl Daemon {
             .expect("spawn hearth");
         let stderr = child.stderr.take().expect("stderr piped");
         let (tx, log_rx) = mpsc::channel();
+        let whole_log = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+        let kept = whole_log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let (lines, added) = &*kept;
+                lines
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(line.clone());
+                added.notify_all();
                 if tx.send(line).is_err() {
                     break;
                 }
@@ -106,6 +141,7 @@ impl Daemon {
             listeners,
             log: log_rx,
             startup_log,
+            whole_log,
             _config: config,
         }
     }
@@ -116,6 +152,58 @@ impl Daemon {
             Some((_, addr)) => *addr,
             None => panic!("no listener {name}: {:?}", self.listeners),
         }
+    }
+
+    /// Every line the daemon has written to stderr so far, including those already waited for.
+    pub fn whole_log(&self) -> Vec<String> {
+        self.whole_log
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// How many lines the daemon has written so far: a mark for [`Daemon::wait_for_log_since`].
+    pub fn log_len(&self) -> usize {
+        self.whole_log
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Waits (bounded) for a stderr line containing `needle` among the lines from number
+    /// `since` on (see [`Daemon::log_len`]), whether or not another wait already passed it.
+    pub fn wait_for_log_since(
+        &self,
+        since: usize,
+        needle: &str,
+        within: Duration,
+    ) -> Option<String> {
+        let deadline = std::time::Instant::now() + within;
+        let (lines, added) = &*self.whole_log;
+        let mut lines = lines.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(line) = lines.iter().skip(since).find(|l| l.contains(needle)) {
+                return Some(line.clone());
+            }
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            lines = added
+                .wait_timeout(lines, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// The bound address of the listener called `name`, from its "listening" line.
+    pub fn listener_addr(&self, name: &str) -> SocketAddr {
+        let suffix = format!(", listener {name})");
+        self.whole_log()
+            .iter()
+            .filter(|line| line.ends_with(&suffix))
+            .find_map(|line| line.split("MQTT broker listening on ").nth(1))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no listening line for listener {name}"))
     }
 
     /// Replaces the daemon's configuration file, as a user editing it before `systemctl reload`.
@@ -181,6 +269,28 @@ fn listener_in(line: &str) -> Option<(String, SocketAddr)> {
     Some((name.to_string(), addr.parse().expect("address in log")))
 }
 
+/// CONNECT for MQTT 3.1.1, clean session, no keepalive.
+pub fn connect_packet(client_id: &str, will: Option<codec::LastWill>) -> Connect {
+    Connect {
+        protocol: Protocol::V311,
+        clean_session: true,
+        keep_alive: 0,
+        client_id: client_id.into(),
+        will,
+        username: None,
+        password: None,
+    }
+}
+
+/// CONNECT with a user name and password.
+pub fn with_credentials(client_id: &str, user: &str, password: &str) -> Connect {
+    Connect {
+        username: Some(user.into()),
+        password: Some(Bytes::copy_from_slice(password.as_bytes())),
+        ..connect_packet(client_id, None)
+    }
+}
+
 fn config_text(broker_extra: &str) -> String {
     format!("[gateway]\nname = \"test\"\n\n[broker]\nlisten = \"127.0.0.1:0\"\n{broker_extra}\n")
 }
@@ -200,6 +310,24 @@ pub struct RawClient {
 
 impl RawClient {
     pub fn connect(addr: SocketAddr, client_id: &str, will: Option<codec::LastWill>) -> RawClient {
+        let (c, code) = RawClient::open(addr, connect_packet(client_id, will));
+        assert_eq!(code, ConnectReturnCode::Accepted, "CONNACK refused");
+        c
+    }
+
+    /// Connects as `user` with `password`, which must be accepted.
+    pub fn login(addr: SocketAddr, client_id: &str, user: &str, password: &str) -> RawClient {
+        let (c, code) = RawClient::open(addr, with_credentials(client_id, user, password));
+        assert_eq!(
+            code,
+            ConnectReturnCode::Accepted,
+            "CONNACK refused for {user}"
+        );
+        c
+    }
+
+    /// Sends `connect` and returns the CONNACK's return code, with the connection.
+    pub fn open(addr: SocketAddr, connect: Connect) -> (RawClient, ConnectReturnCode) {
         let stream = TcpStream::connect(addr).expect("tcp connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -208,20 +336,25 @@ impl RawClient {
             stream,
             buf: BytesMut::new(),
         };
-        c.send(&Packet::Connect(Connect {
-            protocol: Protocol::V311,
-            clean_session: true,
-            keep_alive: 0,
-            client_id: client_id.into(),
-            will,
-            username: None,
-            password: None,
-        }));
+        c.send(&Packet::Connect(connect));
         match c.recv() {
-            Some(Packet::Connack(ack)) => assert_eq!(ack.code as u8, 0, "CONNACK refused"),
+            Some(Packet::Connack(ack)) => (c, ack.code),
             other => panic!("expected CONNACK, got {other:?}"),
         }
-        c
+    }
+
+    /// The client's own address, as the broker sees it.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.stream.local_addr().expect("local address")
+    }
+
+    /// PINGREQ, answered with PINGRESP: the connection is up and served.
+    pub fn ping(&mut self) {
+        self.send(&Packet::Pingreq);
+        match self.recv() {
+            Some(Packet::Pingresp) => {}
+            other => panic!("expected PINGRESP, got {other:?}"),
+        }
     }
 
     pub fn send(&mut self, p: &Packet) {
@@ -235,6 +368,20 @@ impl RawClient {
             pkid: 1,
             filters: vec![(filter.into(), qos)],
         }));
+    }
+
+    /// Reads until the broker closes the connection; panics if it is still open after the
+    /// read timeout. Packets before the close are skipped.
+    pub fn expect_closed(&mut self) {
+        loop {
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+                Err(e) => panic!("connection still open ({e})"),
+            }
+        }
     }
 
     /// The next packet, or `None` on EOF or timeout.

@@ -1,3 +1,4 @@
+mod access_reload;
 mod cli;
 mod fd_limit;
 mod harness;
@@ -7,4 +8,6 @@ mod notify;
 mod passwd;
 mod reload;
 mod rules_test;
+mod secure;
 mod signals;
+mod users;

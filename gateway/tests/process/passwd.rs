@@ -2,30 +2,12 @@
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use broker::auth::{AuthOutcome, Authenticator, PasswordFile};
 
-use super::harness::hearth;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("hearth-test-{}-passwd-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use super::harness::{hearth, TempDir};
 
 /// Runs `hearth passwd ARGS` with `stdin` as its standard input: (exit code, stdout, stderr).
 fn passwd(args: &[&str], file: &Path, user: &str, stdin: &[u8]) -> (i32, String, String) {
@@ -71,7 +53,7 @@ fn accepted(user: &str) -> AuthOutcome {
 
 #[test]
 fn passwd_with_stdin_adds_and_changes_users_and_d_deletes_them() {
-    let dir = TempDir::new("stdin");
+    let dir = TempDir::new("passwd-stdin");
     let file = dir.0.join("passwd");
     let shown = file.display().to_string();
 
@@ -156,7 +138,7 @@ fn mosquitto_passwd(args: &[&str]) {
 
 #[test]
 fn a_file_written_by_mosquitto_passwd_is_accepted_and_kept_when_edited() {
-    let dir = TempDir::new("mosquitto");
+    let dir = TempDir::new("passwd-mosquitto");
     let file = dir.0.join("passwd");
     let path = file.to_str().expect("utf-8 path");
     mosquitto_passwd(&["-b", "-c", path, "alice", "correct horse"]);

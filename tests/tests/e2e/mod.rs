@@ -1,4 +1,5 @@
 mod actuators;
+mod auth;
 mod connect;
 mod gateway;
 mod homeassistant;

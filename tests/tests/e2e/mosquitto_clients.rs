@@ -8,7 +8,7 @@ use tests::{start_broker, start_gateway, BrokerOptions, Pki, RawClient, TestBrok
 
 /// Runs a mosquitto client off the async runtime; mosquitto_sub's waits are bounded by `WAIT`
 /// (`-W`), and it exits as soon as it has its messages.
-async fn run(program: &'static str, addr: SocketAddr, args: &[&str]) -> Output {
+pub(super) async fn run(program: &'static str, addr: SocketAddr, args: &[&str]) -> Output {
     let mut cmd = Command::new(program);
     cmd.args(["-h", &addr.ip().to_string(), "-p", &addr.port().to_string()])
         .args(args);
@@ -23,7 +23,7 @@ async fn run(program: &'static str, addr: SocketAddr, args: &[&str]) -> Output {
         })
 }
 
-fn stdout(out: &Output) -> String {
+pub(super) fn stdout(out: &Output) -> String {
     assert!(
         out.status.success(),
         "exit {:?}: {}",

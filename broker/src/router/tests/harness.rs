@@ -43,9 +43,18 @@ impl TestBroker {
     }
 
     pub(super) fn with(settings: BrokerSettings) -> Self {
+        Self::with_settings_and_acl(settings, open_acl())
+    }
+
+    /// A router enforcing `acl` on its network clients.
+    pub(super) fn with_acl(acl: Acl) -> Self {
+        Self::with_settings_and_acl(BrokerSettings::default(), acl)
+    }
+
+    pub(super) fn with_settings_and_acl(settings: BrokerSettings, acl: Acl) -> Self {
         let counters = Arc::new(Counters::default());
         Self(Rc::new(Inner {
-            router: RefCell::new(Router::new(settings, open_acl(), counters.clone())),
+            router: RefCell::new(Router::new(settings, acl, counters.clone())),
             counters,
             next_conn: Cell::new(1),
         }))
@@ -55,15 +64,28 @@ impl TestBroker {
         self.0.router.borrow_mut().handle(event);
     }
 
-    /// Opens a new connection and sends `connect` on it; the answer waits in its outbox.
+    /// Opens a new connection and sends `connect` on it; the answer waits in its outbox. The
+    /// client is taken to have authenticated as the CONNECT's user name, if any.
     pub(super) fn open(&self, connect: Connect) -> FakeClient {
+        let username = connect.username.clone();
+        self.open_as(connect, username.as_deref(), "test")
+    }
+
+    /// Opens a connection on `listener` for a client that authenticated as `username` (or
+    /// is anonymous), as the connection task reports it once the credentials are checked.
+    pub(super) fn open_as(
+        &self,
+        connect: Connect,
+        username: Option<&str>,
+        listener: &str,
+    ) -> FakeClient {
         let conn = self.0.next_conn.get();
         self.0.next_conn.set(conn + 1);
         let (handle, writer) = outbox::channel();
         let identity = ClientIdentity {
             peer: std::net::SocketAddr::from(([127, 0, 0, 1], 40_000 + (conn % 20_000) as u16)),
-            listener: "test".into(),
-            username: connect.username.as_deref().map(Arc::from),
+            listener: listener.into(),
+            username: username.map(Arc::from),
         };
         self.handle(Event::Connect {
             conn,
@@ -100,6 +122,36 @@ impl TestBroker {
         self.connect(connect).0
     }
 
+    /// A client authenticated as `username` on the `test` listener, which must be accepted.
+    pub(super) fn user_client(&self, connect: Connect, username: &str) -> FakeClient {
+        let id = connect.client_id.clone();
+        let mut client = self.open_as(connect, Some(username), "test");
+        match client.next() {
+            Some(Packet::Connack(Connack {
+                code: ConnectReturnCode::Accepted,
+                ..
+            })) => client,
+            other => {
+                panic!("client {id:?} as {username}: expected CONNACK accepted, got {other:?}")
+            }
+        }
+    }
+
+    /// New access rules as a reload (SIGHUP) hands them to the router, with the users whose
+    /// clients must go and the listeners that no longer let anonymous clients in.
+    pub(super) fn reload_access(
+        &self,
+        acl: Acl,
+        disconnect_users: &[&str],
+        anonymous_refused_on: &[&str],
+    ) {
+        self.handle(Event::ReloadAccess {
+            acl,
+            disconnect_users: disconnect_users.iter().map(|u| u.to_string()).collect(),
+            anonymous_refused_on: anonymous_refused_on.iter().map(|l| Arc::from(*l)).collect(),
+        });
+    }
+
     /// A publish from inside the daemon (`BrokerHandle::publish`).
     pub(super) fn local_publish(&self, topic: &str, payload: &str, qos: QoS, retain: bool) {
         self.handle(Event::LocalPublish(Message::new(
@@ -129,6 +181,21 @@ impl TestBroker {
             .collect();
         ids.sort();
         ids
+    }
+
+    /// The `publish_denied` counter: PUBLISHes the access rules did not let through.
+    pub(super) fn publishes_denied(&self) -> u64 {
+        Counters::get(&self.0.counters.publish_denied)
+    }
+
+    /// The `deliveries_denied` counter: messages a subscriber was not allowed to read.
+    pub(super) fn deliveries_denied(&self) -> u64 {
+        Counters::get(&self.0.counters.deliveries_denied)
+    }
+
+    /// The `subscriptions_denied` counter: filters refused with SUBACK 0x80.
+    pub(super) fn subscriptions_denied(&self) -> u64 {
+        Counters::get(&self.0.counters.subscriptions_denied)
     }
 
     /// The `$SYS` statistics the router would publish now, as topic and value.

@@ -1,6 +1,7 @@
 //! The router's protocol rules, driven through `Router::handle` with fake clients: each test
 //! reads as a scenario of packets in and packets out.
 
+mod acl;
 mod connect;
 mod harness;
 mod limits;

@@ -141,3 +141,32 @@ fn listeners_on_port_0_do_not_clash() {
         "each port 0 is a free port of its own"
     );
 }
+
+#[test]
+fn a_key_that_is_not_the_certificates_is_reported_on_the_key_file_line() {
+    let dir = std::env::temp_dir().join(format!("hearth-config-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["hearth.local".to_string()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("certificate");
+    let (cert_file, key_file) = (dir.join("server.pem"), dir.join("other.key"));
+    std::fs::write(&cert_file, cert.pem()).expect("write");
+    let other = rcgen::KeyPair::generate().expect("key");
+    std::fs::write(&key_file, other.serialize_pem()).expect("write");
+    let text = format!(
+        "[broker]\n\n[[broker.listener]]\nkind = \"tls\"\naddress = \"127.0.0.1:8883\"\n\
+         cert_file = \"{}\"\nkey_file = \"{}\"\n",
+        cert_file.display(),
+        key_file.display()
+    );
+    let errors = errors_of(&text);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        (errors[0].path.as_str(), errors[0].line),
+        ("broker.listener[0].key_file", 7)
+    );
+    assert!(errors[0].message.contains("does not match"), "{errors:?}");
+}
