@@ -20,6 +20,15 @@ pub(crate) const REFUSED_TOPIC_PUBLISH: &str = "$SYS/broker/hearth/refused/publi
 pub(crate) const REFUSED_TOPIC_SUBSCRIBE: &str = "$SYS/broker/hearth/refused/subscribe/topic_limit";
 /// Retained messages on new topics not stored: `max_retained_messages` reached.
 pub(crate) const REFUSED_RETAINED: &str = "$SYS/broker/hearth/refused/retained/limit";
+/// CONNECTs refused for their credentials (codes 4, 5), a will they may not write, or a
+/// client id that is another user's session.
+pub(crate) const REFUSED_AUTH: &str = "$SYS/broker/hearth/refused/connections/auth";
+/// PUBLISHes the access rules did not let their client write (acknowledged, dropped).
+pub(crate) const DENIED_PUBLISH: &str = "$SYS/broker/hearth/denied/publish";
+/// Messages not delivered because their subscriber may not read the topic.
+pub(crate) const DENIED_DELIVERIES: &str = "$SYS/broker/hearth/denied/deliveries";
+/// Subscription filters the access rules refused (SUBACK 0x80).
+pub(crate) const DENIED_SUBSCRIBE: &str = "$SYS/broker/hearth/denied/subscribe";
 
 /// Refusal lines written to the log, summaries included.
 pub(crate) const REFUSAL_LINES_WRITTEN: &str = "$SYS/broker/hearth/refused/log/written";
@@ -54,7 +63,7 @@ impl SysPublisher {
     /// The messages whose value changed since the previous call (all of them the first time).
     pub(crate) fn messages(&mut self, s: &Snapshot, c: &Counters) -> Vec<Message> {
         let uptime = self.started.elapsed().as_secs();
-        let values: [(&'static str, String); 24] = [
+        let values: [(&'static str, String); 28] = [
             (
                 "$SYS/broker/version",
                 format!("hearth {}", env!("CARGO_PKG_VERSION")),
@@ -131,6 +140,19 @@ impl SysPublisher {
             (
                 REFUSED_RETAINED,
                 Counters::get(&c.refused_retained).to_string(),
+            ),
+            (
+                REFUSED_AUTH,
+                Counters::get(&c.connects_refused_auth).to_string(),
+            ),
+            (DENIED_PUBLISH, Counters::get(&c.publish_denied).to_string()),
+            (
+                DENIED_DELIVERIES,
+                Counters::get(&c.deliveries_denied).to_string(),
+            ),
+            (
+                DENIED_SUBSCRIBE,
+                Counters::get(&c.subscriptions_denied).to_string(),
             ),
             (REFUSAL_LINES_WRITTEN, s.refusal_lines.0.to_string()),
             (REFUSAL_LINES_SUPPRESSED, s.refusal_lines.1.to_string()),

@@ -549,3 +549,26 @@ fn a_will_the_client_may_no_longer_write_after_a_reload_is_not_published() {
         "only the will still allowed"
     );
 }
+
+#[test]
+fn refusals_and_denials_are_counted_in_sys() {
+    let b = TestBroker::with_acl(acl(vec![
+        allow(client_id("esp-kitchen"), Access::ReadWrite, "Kitchen/#"),
+        allow(client_id("sys-probe"), Access::Read, "$SYS/#"),
+    ]));
+    let mut node = b.client(client("esp-kitchen"));
+    node.publish_acked("Garage/Door/state", "spoofed", QoS::AtLeastOnce, false);
+    assert_eq!(
+        subscribe_many(&mut node, &[("Garage/#", QoS::AtMostOnce)]),
+        [SubackCode::Failure]
+    );
+    assert_eq!(
+        b.sys_value("$SYS/broker/hearth/denied/publish").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        b.sys_value("$SYS/broker/hearth/denied/subscribe")
+            .as_deref(),
+        Some("1")
+    );
+}
