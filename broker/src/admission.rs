@@ -43,10 +43,17 @@ pub(crate) async fn admit(
             }
         };
     }
-    let authenticator = listener.authenticator();
-    let outcome = authenticator
-        .check(connect.username.as_deref(), connect.password.as_deref())
-        .await;
+    // Checked again if the users were reloaded meanwhile: a user removed while its hash was
+    // being verified must not get in on the old file.
+    let (authenticator, outcome) = loop {
+        let authenticator = listener.authenticator();
+        let outcome = authenticator
+            .check(connect.username.as_deref(), connect.password.as_deref())
+            .await;
+        if Arc::ptr_eq(&authenticator, &listener.authenticator()) {
+            break (authenticator, outcome);
+        }
+    };
     match outcome {
         AuthOutcome::Accepted {
             username,
