@@ -163,6 +163,7 @@ where
     Ok(WsStream {
         inner,
         pending: Bytes::new(),
+        failed: None,
         eof: false,
         subprotocol: subprotocol.canonical,
     })
@@ -290,6 +291,8 @@ pub struct WsStream<S> {
     inner: WebSocketStream<S>,
     /// The rest of the last binary message, not yet read.
     pending: Bytes,
+    /// A failure met after some bytes were read, returned by the next read.
+    failed: Option<io::Error>,
     eof: bool,
     subprotocol: &'static str,
 }
@@ -328,39 +331,66 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsStream<S> {
+    /// Fills `buf` with as many messages as have arrived, not just one: clients send one
+    /// message per packet, and a read per packet would cost the reader a wake-up each.
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if let Some(e) = this.failed.take() {
+            return Poll::Ready(Err(e));
+        }
+        let mut filled = false;
         loop {
             if !this.pending.is_empty() {
                 let n = this.pending.len().min(buf.remaining());
                 buf.put_slice(&this.pending[..n]);
                 this.pending.advance(n);
-                return Poll::Ready(Ok(()));
+                filled = true;
+                if buf.remaining() == 0 {
+                    return Poll::Ready(Ok(()));
+                }
+                continue;
             }
             if this.eof {
                 return Poll::Ready(Ok(()));
             }
-            match ready!(Pin::new(&mut this.inner).poll_next(cx)) {
-                Some(Ok(Message::Binary(data))) => this.pending = data,
+            let next = match Pin::new(&mut this.inner).poll_next(cx) {
+                Poll::Ready(next) => next,
+                Poll::Pending if filled => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            };
+            let failure = match next {
+                Some(Ok(Message::Binary(data))) => {
+                    this.pending = data;
+                    continue;
+                }
                 // tungstenite queues the Pong (or the Close reply) and sends it at the start
                 // of the next read, which the loop does right away.
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => {}
-                Some(Ok(Message::Frame(_))) => {}
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => continue,
+                Some(Ok(Message::Frame(_))) => continue,
+                None => {
+                    this.eof = true;
+                    continue;
+                }
                 Some(Ok(Message::Text(_))) => {
                     this.refuse_text(cx);
-                    return Poll::Ready(Err(io::Error::new(
+                    io::Error::new(
                         io::ErrorKind::InvalidData,
                         "the client sent a WebSocket text message; MQTT over WebSocket uses \
                          binary messages only (MQTT-6.0.0-1)",
-                    )));
+                    )
                 }
-                Some(Err(e)) => return Poll::Ready(Err(to_io(e))),
-                None => this.eof = true,
+                Some(Err(e)) => to_io(e),
+            };
+            // What was read before the failure is still the client's: deliver it first.
+            if filled {
+                this.failed = Some(failure);
+                return Poll::Ready(Ok(()));
             }
+            return Poll::Ready(Err(failure));
         }
     }
 }

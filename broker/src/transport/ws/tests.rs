@@ -278,6 +278,35 @@ async fn small_reads_drain_a_message() {
 }
 
 #[tokio::test]
+async fn messages_that_have_arrived_are_read_at_once() {
+    let (mut client, _, mut server) = connect("mqtt").await;
+    for packet in [CONNECT, PINGREQ, PINGREQ] {
+        client.feed(Message::binary(packet.to_vec())).await.unwrap();
+    }
+    client.flush().await.unwrap();
+    // All three are in the pipe before the read: one read returns them all.
+    let mut buf = [0; 256];
+    let n = server.read(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], [CONNECT, PINGREQ, PINGREQ].concat());
+}
+
+#[tokio::test]
+async fn bytes_before_a_text_message_are_read_before_its_error() {
+    let (mut client, _, mut server) = connect("mqtt").await;
+    client
+        .feed(Message::binary(PINGREQ.to_vec()))
+        .await
+        .unwrap();
+    client.feed(Message::text("hello")).await.unwrap();
+    client.flush().await.unwrap();
+    let mut buf = [0; 64];
+    let n = server.read(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], PINGREQ);
+    let err = server.read(&mut buf).await.unwrap_err();
+    assert!(err.to_string().contains("MQTT-6.0.0-1"), "{err}");
+}
+
+#[tokio::test]
 async fn ping_answered_while_broker_only_reads() {
     let (mut client, _, mut server) = connect("mqtt").await;
     // The broker side only reads, as a connection with nothing to send does.
