@@ -117,19 +117,26 @@ pub struct Broker {
     refusals: Arc<LogLimiter>,
 }
 
+/// The users (from the password file, if any) and the access rules `settings` name, read and
+/// checked; on start and on every reload.
+fn load_access(settings: &BrokerSettings) -> Result<(Option<PasswordFile>, Acl), BrokerError> {
+    let users = match &settings.password_file {
+        Some(path) => Some(PasswordFile::load(path).map_err(BrokerError::Users)?),
+        None => None,
+    };
+    let acl = Acl::new(settings.acl.clone(), protected_topics(settings))
+        .and_then(|acl| acl.with_open(settings.open_topics.clone()))
+        .map_err(BrokerError::Acl)?;
+    Ok((users, acl))
+}
+
 impl Broker {
     /// Binds every listener and starts serving.
     pub async fn start(settings: BrokerSettings) -> Result<Broker, BrokerError> {
         if settings.listeners.is_empty() {
             return Err(BrokerError::NoListener);
         }
-        let users = match &settings.password_file {
-            Some(path) => Some(PasswordFile::load(path).map_err(BrokerError::Users)?),
-            None => None,
-        };
-        let acl = Acl::new(settings.acl.clone(), protected_topics(&settings))
-            .and_then(|acl| acl.with_open(settings.open_topics.clone()))
-            .map_err(BrokerError::Acl)?;
+        let (users, acl) = load_access(&settings)?;
         let bound = listener::bind_all(&settings.listeners, users.as_ref()).await?;
         let counters = Arc::new(Counters::default());
         let refusals = Arc::new(LogLimiter::default());

@@ -6,12 +6,12 @@
 
 use std::sync::Arc;
 
-use super::auth::{users_changed, Acl, PasswordFile};
+use super::auth::users_changed;
 use super::event::Event;
 use super::listener::ListenerInfo;
 use super::settings::{BrokerSettings, ListenerSettings};
 use super::transport::tls;
-use super::{protected_topics, Broker, BrokerError};
+use super::{load_access, Broker, BrokerError};
 
 /// What a reload changed, and what it could not.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -27,13 +27,7 @@ pub struct ReloadReport {
 impl Broker {
     /// Puts `new` in force as far as a running broker can; see [`ReloadReport`].
     pub async fn reload(&mut self, new: &BrokerSettings) -> Result<ReloadReport, BrokerError> {
-        let users = match &new.password_file {
-            Some(path) => Some(PasswordFile::load(path).map_err(BrokerError::Users)?),
-            None => None,
-        };
-        let acl = Acl::new(new.acl.clone(), protected_topics(new))
-            .and_then(|acl| acl.with_open(new.open_topics.clone()))
-            .map_err(BrokerError::Acl)?;
+        let (users, acl) = load_access(new)?;
         let mut report = ReloadReport::default();
         // Running listeners with their new settings, when the listener is still there as it
         // was (same name, address and kind); certificates loaded before any is swapped.
