@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+
+use crate::cli::Transport;
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
 
@@ -31,6 +33,24 @@ impl BrokerKind {
             BrokerKind::Mosquitto(_) => "mosquitto",
             BrokerKind::Rumqttd => "rumqttd",
             BrokerKind::Hearth(_) => "hearth",
+        }
+    }
+}
+
+/// The one listener a started broker gets: its kind, and for TLS the server's certificate
+/// chain and key files.
+#[derive(Clone, Debug)]
+pub struct Listener {
+    pub transport: Transport,
+    pub cert_and_key: Option<(PathBuf, PathBuf)>,
+}
+
+impl Listener {
+    fn files(&self) -> Result<Option<(&Path, &Path)>> {
+        match (&self.cert_and_key, self.transport.uses_tls()) {
+            (Some((cert, key)), true) => Ok(Some((cert, key))),
+            (None, true) => bail!("a {} listener needs a certificate", self.transport.word()),
+            (_, false) => Ok(None),
         }
     }
 }
@@ -86,12 +106,17 @@ pub fn free_port() -> Result<u16> {
         .port())
 }
 
-/// Starts `kind` on a free port and waits until it accepts TCP connections.
-pub async fn start(kind: &BrokerKind, dir: &Path, startup: Duration) -> Result<RunningBroker> {
+/// Starts `kind` with `listener` on a free port and waits until it accepts TCP connections.
+pub async fn start(
+    kind: &BrokerKind,
+    listener: &Listener,
+    dir: &Path,
+    startup: Duration,
+) -> Result<RunningBroker> {
     let port = free_port()?;
     let name = kind.name();
     let log_path = dir.join(format!("{name}.log"));
-    let mut command = command(kind, dir, port)?;
+    let mut command = command(kind, listener, dir, port)?;
     let log =
         File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
     let log_err = log.try_clone().context("duplicating log handle")?;
@@ -115,14 +140,35 @@ pub async fn start(kind: &BrokerKind, dir: &Path, startup: Duration) -> Result<R
     Ok(broker)
 }
 
-fn command(kind: &BrokerKind, dir: &Path, port: u16) -> Result<Command> {
+fn command(kind: &BrokerKind, listener: &Listener, dir: &Path, port: u16) -> Result<Command> {
+    let files = listener.files()?;
     Ok(match kind {
         BrokerKind::Mosquitto(bin) => {
             // TCP_NODELAY stays at Mosquitto's default (off), as rumqttd 0.20
             // has no such setting and leaves it off too.
             let conf = dir.join("mosquitto.conf");
+            let mut served = String::new();
+            if listener.transport.uses_websocket() {
+                served.push_str("protocol websockets\n");
+            }
+            // Mosquitto 2.0.11 refuses to start ("Unable to start any listening sockets")
+            // with only WebSocket listeners: it also gets an idle MQTT one.
+            let spare = if listener.transport.uses_websocket() {
+                format!("listener {} 127.0.0.1\n", free_port()?)
+            } else {
+                String::new()
+            };
+            if let Some((cert, key)) = files {
+                served.push_str(&format!(
+                    "certfile {}\nkeyfile {}\n",
+                    cert.display(),
+                    key.display()
+                ));
+            }
             let text = format!(
-                "listener {port} 127.0.0.1\n\
+                "{spare}\
+                 listener {port} 127.0.0.1\n\
+                 {served}\
                  allow_anonymous true\n\
                  persistence false\n\
                  max_inflight_messages {MOSQUITTO_MAX_INFLIGHT}\n\
@@ -137,6 +183,9 @@ fn command(kind: &BrokerKind, dir: &Path, port: u16) -> Result<Command> {
             c
         }
         BrokerKind::Rumqttd => {
+            if listener.transport != Transport::Tcp {
+                bail!("rumqttd is only benchmarked over tcp");
+            }
             // A separate process, so the broker does not share this
             // process's allocator and runtime with the clients.
             let me = std::env::current_exe().context("locating this executable")?;
@@ -147,10 +196,19 @@ fn command(kind: &BrokerKind, dir: &Path, port: u16) -> Result<Command> {
         BrokerKind::Hearth(bin) => {
             let conf = dir.join("hearth.toml");
             // The same window and queue as Mosquitto gets, so neither is held back by a limit.
-            let text = format!(
-                "[broker]\nlisten = \"127.0.0.1:{port}\"\nmax_inflight = {MOSQUITTO_MAX_INFLIGHT}\n\
-                 max_queued_messages = {MOSQUITTO_MAX_QUEUED}\n"
+            let mut text = format!(
+                "[broker]\nmax_inflight = {MOSQUITTO_MAX_INFLIGHT}\n\
+                 max_queued_messages = {MOSQUITTO_MAX_QUEUED}\n\n\
+                 [[broker.listener]]\nkind = \"{}\"\naddress = \"127.0.0.1:{port}\"\n",
+                listener.transport.word()
             );
+            if let Some((cert, key)) = files {
+                text.push_str(&format!(
+                    "cert_file = \"{}\"\nkey_file = \"{}\"\n",
+                    cert.display(),
+                    key.display()
+                ));
+            }
             fs::write(&conf, text).with_context(|| format!("writing {}", conf.display()))?;
             let mut c = Command::new(bin);
             c.arg("run").arg("--config").arg(conf);

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(
     name = "hearth-bench",
-    about = "Throughput and latency benchmark for MQTT 3.1.1 brokers over TCP"
+    about = "Throughput and latency benchmark for MQTT 3.1.1 brokers over TCP, WebSocket and TLS"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -27,6 +27,8 @@ pub enum Command {
     /// Time a reading that crosses a rule's threshold until the rule's action reaches a
     /// subscriber, through a running gateway configured by `rule-config`.
     RuleLatency(RuleLatencyArgs),
+    /// Resident memory per idle connected client, for Mosquitto and Hearth, over tcp and tls.
+    IdleRss(IdleRssArgs),
     /// Print the gateway configuration `rule-latency` expects, with N filler rules.
     RuleConfig {
         #[arg(long, default_value_t = 10_000)]
@@ -118,6 +120,9 @@ pub struct RunArgs {
     /// Broker name shown in the table (default: HOST:PORT).
     #[arg(long)]
     pub name: Option<String>,
+    /// The CA that signed the broker's certificate (PEM), for `--transport tls` or `wss`.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -140,6 +145,30 @@ pub struct CompareArgs {
     pub startup_timeout: u64,
     #[command(flatten)]
     pub load: LoadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct IdleRssArgs {
+    /// Hearth gateway binary; started as `PATH run --config FILE`.
+    #[arg(long)]
+    pub hearth_bin: PathBuf,
+    #[arg(long, default_value = "/usr/sbin/mosquitto")]
+    pub mosquitto_bin: PathBuf,
+    /// Clients connected at once.
+    #[arg(long, default_value_t = 1000)]
+    pub clients: usize,
+    /// The clients' keepalive in seconds (ESP8266 PubSubClient's default is 15).
+    #[arg(long, default_value_t = 15)]
+    pub keep_alive: u16,
+    /// Listener kinds measured, in turn: tcp, tls.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "tcp,tls")]
+    pub transport: Vec<Transport>,
+    /// Seconds to wait for a started broker to accept TCP connections.
+    #[arg(long, default_value_t = 10)]
+    pub startup_timeout: u64,
+    /// Also print the table as markdown.
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 #[derive(Args, Debug)]
@@ -183,6 +212,10 @@ pub struct LoadArgs {
     /// A drain ends after this many milliseconds without a new delivery.
     #[arg(long, default_value_t = 2000)]
     pub drain_idle_ms: u64,
+    /// How clients reach the broker: `compare` starts each broker with one listener of this
+    /// kind (WebSocket on /mqtt; TLS with a CA and certificate made for the run).
+    #[arg(long, value_enum, default_value_t = Transport::Tcp)]
+    pub transport: Transport,
     /// Tokio worker threads for all clients of this process.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
@@ -194,6 +227,33 @@ pub struct LoadArgs {
 impl LoadArgs {
     pub fn fanout_count(&self) -> u64 {
         self.fanout_messages.unwrap_or((self.messages / 10).max(1))
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    Ws,
+    Tls,
+    Wss,
+}
+
+impl Transport {
+    pub fn word(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Ws => "ws",
+            Transport::Tls => "tls",
+            Transport::Wss => "wss",
+        }
+    }
+
+    pub fn uses_tls(self) -> bool {
+        matches!(self, Transport::Tls | Transport::Wss)
+    }
+
+    pub fn uses_websocket(self) -> bool {
+        matches!(self, Transport::Ws | Transport::Wss)
     }
 }
 

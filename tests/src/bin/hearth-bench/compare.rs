@@ -1,18 +1,21 @@
 //! `run` and `compare`: drive brokers through the scenarios and print the table.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
+use rustls::ClientConfig;
 
-use crate::brokers::{self, BrokerKind, ScratchDir};
-use crate::cli::{CompareArgs, LoadArgs, RunArgs};
-use crate::conn::Endpoint;
+use crate::brokers::{self, BrokerKind, Listener, ScratchDir};
+use crate::cli::{CompareArgs, LoadArgs, RunArgs, Transport};
+use crate::conn::{Endpoint, Link};
 use crate::cpu;
 use crate::machine;
 use crate::scenario::{self, Target};
 use crate::stats::ScenarioResult;
 use crate::table;
+use crate::tls;
 
 /// `hearth-bench run`: one broker that is already listening.
 pub async fn run_one(args: RunArgs) -> Result<()> {
@@ -25,10 +28,16 @@ pub async fn run_one(args: RunArgs) -> Result<()> {
         &args.load,
         &[format!("broker: {name} at {}:{}", args.host, args.port)],
     );
+    let tls = match (&args.ca_file, args.load.transport.uses_tls()) {
+        (Some(ca), true) => Some(tls::trusting_file(ca)?),
+        (None, true) => bail!("--transport tls and wss need --ca-file"),
+        (_, false) => None,
+    };
     let endpoint = Endpoint {
         host: args.host.clone(),
         port: args.port,
         payload_len: args.load.payload,
+        link: link(args.load.transport, tls)?,
     };
     let run_id = run_id();
     let work = async { Ok(drive(&name, None, endpoint, &args.load, &run_id).await) };
@@ -53,12 +62,16 @@ pub async fn run_all(args: CompareArgs) -> Result<()> {
         ));
         kinds.push(BrokerKind::Mosquitto(args.mosquitto_bin.clone()));
     }
-    if !args.no_rumqttd && cfg!(not(feature = "rumqttd")) {
+    let tcp = args.load.transport == Transport::Tcp;
+    if !args.no_rumqttd && !tcp {
+        lines.push("rumqttd: left out; it is only benchmarked over tcp".to_string());
+    }
+    if !args.no_rumqttd && tcp && cfg!(not(feature = "rumqttd")) {
         lines.push(
             "rumqttd: left out; this build lacks it (build with `--features rumqttd`)".to_string(),
         );
     }
-    if !args.no_rumqttd && cfg!(feature = "rumqttd") {
+    if !args.no_rumqttd && tcp && cfg!(feature = "rumqttd") {
         lines.push(
             "rumqttd: 0.20 in a child process; 4 MiB max payload, 1000 max connections, \
              1000-packet read batch, 10 x 100 MiB in-memory log"
@@ -78,14 +91,36 @@ pub async fn run_all(args: CompareArgs) -> Result<()> {
     if kinds.is_empty() {
         bail!("no broker selected");
     }
-    print_header(&args.load, &lines);
     let run_id = run_id();
     let dir = ScratchDir::create(&run_id)?;
+    let transport = args.load.transport;
+    // A CA and server certificate made for this run, in the scratch directory.
+    let pki = transport.uses_tls().then(tests::Pki::new);
+    let listener = Listener {
+        transport,
+        cert_and_key: pki
+            .as_ref()
+            .map(|p| (p.cert_file.clone(), p.key_file.clone())),
+    };
+    if let Some(pki) = &pki {
+        lines.push(format!(
+            "tls: a CA and server certificate (ECDSA P-256) made for this run in {}; \
+             the client is rustls with ring",
+            pki.dir.path().display()
+        ));
+    }
+    print_header(&args.load, &lines);
     let startup = Duration::from_secs(args.startup_timeout);
+    let link = link(transport, pki.as_ref().map(|p| p.client_config(None)))?;
     let all = async {
         let mut rows = Vec::new();
         for kind in &kinds {
-            rows.extend(one_broker(kind, &dir, startup, &args.load, &run_id).await);
+            let started = Started {
+                kind,
+                listener: &listener,
+                link: &link,
+            };
+            rows.extend(one_broker(started, &dir, startup, &args.load, &run_id).await);
         }
         Ok(rows)
     };
@@ -94,17 +129,36 @@ pub async fn run_all(args: CompareArgs) -> Result<()> {
     Ok(())
 }
 
+/// One broker to start, the listener it gets and how the clients reach it.
+struct Started<'a> {
+    kind: &'a BrokerKind,
+    listener: &'a Listener,
+    link: &'a Link,
+}
+
+fn link(transport: Transport, tls: Option<Arc<ClientConfig>>) -> Result<Link> {
+    Ok(match (transport, tls) {
+        (Transport::Tcp, _) => Link::Tcp,
+        (Transport::Ws, _) => Link::Ws,
+        (Transport::Tls, Some(config)) => Link::Tls(config),
+        (Transport::Wss, Some(config)) => Link::Wss(config),
+        (Transport::Tls | Transport::Wss, None) => {
+            bail!("--transport {} needs a CA to trust", transport.word())
+        }
+    })
+}
+
 async fn one_broker(
-    kind: &BrokerKind,
+    started: Started<'_>,
     dir: &ScratchDir,
     startup: Duration,
     load: &LoadArgs,
     run_id: &str,
 ) -> Vec<ScenarioResult> {
-    let name = kind.name();
+    let name = started.kind.name();
     eprintln!("starting {name}");
     // Dropped when this function returns, which kills the child.
-    let broker = match brokers::start(kind, &dir.path, startup).await {
+    let broker = match brokers::start(started.kind, started.listener, &dir.path, startup).await {
         Ok(b) => b,
         Err(e) => {
             eprintln!("{name}: {e:#}");
@@ -117,6 +171,7 @@ async fn one_broker(
         host: "127.0.0.1".to_string(),
         port: broker.port,
         payload_len: load.payload,
+        link: started.link.clone(),
     };
     drive(name, Some(broker.pid()), endpoint, load, run_id).await
 }
@@ -218,7 +273,15 @@ fn print_header(load: &LoadArgs, brokers: &[String]) {
         load.drain_idle_ms,
         load.timeout
     );
-    println!("client: rumqttc 0.25, TCP_NODELAY on, MQTT 3.1.1, clean sessions");
+    println!(
+        "client: rumqttc 0.25 over {}, TCP_NODELAY on, MQTT 3.1.1, clean sessions",
+        match load.transport {
+            Transport::Tcp => "TCP",
+            Transport::Ws => "WebSocket (ws://, path /mqtt)",
+            Transport::Tls => "TLS (mqtts://)",
+            Transport::Wss => "WebSocket over TLS (wss://, path /mqtt)",
+        }
+    );
     for line in brokers {
         println!("{line}");
     }
@@ -226,11 +289,7 @@ fn print_header(load: &LoadArgs, brokers: &[String]) {
 }
 
 fn print_tables(rows: &[ScenarioResult], markdown: bool) {
-    print!("{}", table::plain(rows));
-    if markdown {
-        println!();
-        print!("{}", table::markdown(rows));
-    }
+    table::scenarios(rows).print(markdown);
 }
 
 /// Short id unique to this process, used in topics, client ids and file names.

@@ -1,8 +1,10 @@
-//! Throughput and latency benchmark for MQTT 3.1.1 brokers over TCP.
+//! Throughput and latency benchmark for MQTT 3.1.1 brokers over TCP, WebSocket and TLS.
 //!
 //! `run` drives one broker that is already listening, `compare` starts
 //! Mosquitto, an embedded rumqttd and optionally Hearth one after the other
-//! and drives each, `serve-rumqttd` is the embedded peer broker itself.
+//! and drives each, `serve-rumqttd` is the embedded peer broker itself. `--transport` picks
+//! TCP, WebSocket, TLS or WebSocket over TLS. `idle-rss` measures the memory a connected,
+//! idle client costs each broker.
 
 mod brokers;
 mod cli;
@@ -12,16 +14,19 @@ mod conn;
 mod cpu;
 #[cfg(feature = "rumqttd")]
 mod embedded;
+mod idle_rss;
 mod latency;
 mod machine;
 mod payload;
 mod publisher;
+mod rss;
 mod rule_latency;
 mod scenario;
 mod sensor_latency;
 mod stats;
 mod subscriber;
 mod table;
+mod tls;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -43,6 +48,7 @@ fn main() -> Result<()> {
         }
         Command::Run(args) => runtime(args.load.threads)?.block_on(compare::run_one(args)),
         Command::Compare(args) => runtime(args.load.threads)?.block_on(compare::run_all(args)),
+        Command::IdleRss(args) => runtime(2)?.block_on(idle_rss::run(args)),
         Command::SensorLatency(args) => runtime(1)?.block_on(sensor_latency::run(args)),
         Command::RuleLatency(args) => runtime(1)?.block_on(rule_latency::run(args)),
         Command::RuleConfig { filler, rooms } => {

@@ -14,11 +14,7 @@ use crate::conn::{client, Endpoint};
 use crate::latency::{drain_for, report, time_until};
 
 pub async fn run(args: RuleLatencyArgs) -> Result<()> {
-    let endpoint = Endpoint {
-        host: args.host.clone(),
-        port: args.port,
-        payload_len: 256,
-    };
+    let endpoint = Endpoint::tcp(&args.host, args.port, 256);
     let (client, mut events) = client(&endpoint, "hearth-bench-rule-latency", 10, 100);
     let rooms = args.rooms.max(1);
     client

@@ -13,11 +13,7 @@ use crate::conn::{client, Endpoint};
 use crate::latency::{drain_for, report, time_until};
 
 pub async fn run(args: SensorLatencyArgs) -> Result<()> {
-    let endpoint = Endpoint {
-        host: args.host.clone(),
-        port: args.port,
-        payload_len: 256,
-    };
+    let endpoint = Endpoint::tcp(&args.host, args.port, 256);
     let (client, mut events) = client(&endpoint, "hearth-bench-sensor-latency", 10, 100);
     client
         .subscribe(&args.topic, QoS::AtMostOnce)

@@ -2,108 +2,144 @@
 
 use crate::stats::ScenarioResult;
 
-const HEADERS: [&str; 9] = [
-    "broker",
-    "scenario",
-    "sent",
-    "delivered",
-    "loss",
-    "dup",
-    "msgs/s",
-    "p50 us",
-    "p99 us",
-];
-
-/// Columns after the first two are numbers and are right-aligned.
-const TEXT_COLUMNS: usize = 2;
-
-fn cells(rows: &[ScenarioResult]) -> (Vec<Vec<String>>, Vec<String>) {
-    let mut notes = Vec::new();
-    let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
-    let body = rows
-        .iter()
-        .map(|r| {
-            let mut scenario = r.scenario.clone();
-            for note in &r.notes {
-                notes.push(note.clone());
-                scenario.push_str(&format!(" [{}]", notes.len()));
-            }
-            vec![
-                r.broker.clone(),
-                scenario,
-                r.sent.to_string(),
-                r.delivered.to_string(),
-                r.loss().to_string(),
-                r.duplicates.to_string(),
-                r.rate.map_or("-".to_string(), |v| format!("{v:.0}")),
-                opt(r.p50_us),
-                opt(r.p99_us),
-            ]
-        })
-        .collect();
-    (body, notes)
+/// Rows of text cells under headers; the first `text_columns` columns are left-aligned, the
+/// others (numbers) right-aligned. Notes are footnotes the cells refer to as `[n]`.
+pub struct Table {
+    pub headers: Vec<&'static str>,
+    pub text_columns: usize,
+    pub rows: Vec<Vec<String>>,
+    pub notes: Vec<String>,
 }
 
-fn widths(body: &[Vec<String>]) -> Vec<usize> {
-    HEADERS
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            body.iter()
-                .map(|row| row[i].len())
-                .fold(h.len(), usize::max)
-        })
-        .collect()
-}
+impl Table {
+    pub fn new(headers: &[&'static str], text_columns: usize) -> Self {
+        Table {
+            headers: headers.to_vec(),
+            text_columns,
+            rows: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
 
-fn footnotes(notes: &[String]) -> String {
-    notes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| format!("[{}] {n}\n", i + 1))
-        .collect()
-}
+    /// Adds a footnote and returns its marker, ` [n]`, for a cell to end with.
+    pub fn note(&mut self, note: String) -> String {
+        self.notes.push(note);
+        format!(" [{}]", self.notes.len())
+    }
 
-/// Plain table, columns separated by two spaces.
-pub fn plain(rows: &[ScenarioResult]) -> String {
-    let (body, notes) = cells(rows);
-    let widths = widths(&body);
-    let header: Vec<String> = HEADERS.iter().map(|h| h.to_string()).collect();
-    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain([&rule]).chain(body.iter()) {
-        let line: Vec<String> = row
+    fn widths(&self) -> Vec<usize> {
+        self.headers
             .iter()
             .enumerate()
-            .map(|(i, cell)| {
-                if i < TEXT_COLUMNS {
-                    format!("{cell:<w$}", w = widths[i])
-                } else {
-                    format!("{cell:>w$}", w = widths[i])
-                }
+            .map(|(i, h)| {
+                self.rows
+                    .iter()
+                    .map(|row| row.get(i).map_or(0, String::len))
+                    .fold(h.len(), usize::max)
             })
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
+            .collect()
     }
-    out + &footnotes(&notes)
+
+    fn footnotes(&self) -> String {
+        self.notes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("[{}] {n}\n", i + 1))
+            .collect()
+    }
+
+    /// Plain table, columns separated by two spaces.
+    pub fn plain(&self) -> String {
+        let widths = self.widths();
+        let header: Vec<String> = self.headers.iter().map(|h| h.to_string()).collect();
+        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+        let mut out = String::new();
+        for row in std::iter::once(&header)
+            .chain([&rule])
+            .chain(self.rows.iter())
+        {
+            let line: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(i, cell)| {
+                    if i < self.text_columns {
+                        format!("{cell:<w$}", w = widths[i])
+                    } else {
+                        format!("{cell:>w$}", w = widths[i])
+                    }
+                })
+                .collect();
+            out.push_str(line.join("  ").trim_end());
+            out.push('\n');
+        }
+        out + &self.footnotes()
+    }
+
+    /// GitHub-flavoured markdown table with numeric columns right-aligned.
+    pub fn markdown(&self) -> String {
+        let align: Vec<&str> = (0..self.headers.len())
+            .map(|i| if i < self.text_columns { "---" } else { "---:" })
+            .collect();
+        let mut out = format!(
+            "| {} |\n| {} |\n",
+            self.headers.join(" | "),
+            align.join(" | ")
+        );
+        for row in &self.rows {
+            out.push_str(&format!("| {} |\n", row.join(" | ")));
+        }
+        if !self.notes.is_empty() {
+            out.push('\n');
+            out.push_str(&self.footnotes());
+        }
+        out
+    }
+
+    /// The plain table, and the markdown one too if asked for.
+    pub fn print(&self, markdown: bool) {
+        print!("{}", self.plain());
+        if markdown {
+            println!();
+            print!("{}", self.markdown());
+        }
+    }
 }
 
-/// GitHub-flavoured markdown table with numeric columns right-aligned.
-pub fn markdown(rows: &[ScenarioResult]) -> String {
-    let (body, notes) = cells(rows);
-    let align: Vec<&str> = (0..HEADERS.len())
-        .map(|i| if i < TEXT_COLUMNS { "---" } else { "---:" })
-        .collect();
-    let mut out = format!("| {} |\n| {} |\n", HEADERS.join(" | "), align.join(" | "));
-    for row in body {
-        out.push_str(&format!("| {} |\n", row.join(" | ")));
+/// The throughput scenarios' table.
+pub fn scenarios(rows: &[ScenarioResult]) -> Table {
+    let mut table = Table::new(
+        &[
+            "broker",
+            "scenario",
+            "sent",
+            "delivered",
+            "loss",
+            "dup",
+            "msgs/s",
+            "p50 us",
+            "p99 us",
+        ],
+        2,
+    );
+    let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    for r in rows {
+        let mut scenario = r.scenario.clone();
+        for note in &r.notes {
+            scenario.push_str(&table.note(note.clone()));
+        }
+        table.rows.push(vec![
+            r.broker.clone(),
+            scenario,
+            r.sent.to_string(),
+            r.delivered.to_string(),
+            r.loss().to_string(),
+            r.duplicates.to_string(),
+            r.rate.map_or("-".to_string(), |v| format!("{v:.0}")),
+            opt(r.p50_us),
+            opt(r.p99_us),
+        ]);
     }
-    if !notes.is_empty() {
-        out.push('\n');
-        out.push_str(&footnotes(&notes));
-    }
-    out
+    table
 }
 
 #[cfg(test)]
@@ -117,11 +153,22 @@ mod tests {
         row.expected = 10;
         row.delivered = 9;
         row.notes.push("drain hit the scenario timeout".into());
-        let text = plain(&[row.clone()]);
+        let table = scenarios(&[row]);
+        let text = table.plain();
         assert!(text.contains("QoS0 1->1 [1]"));
         assert!(text.contains("[1] drain hit the scenario timeout"));
-        let md = markdown(&[row]);
+        let md = table.markdown();
         assert!(md.starts_with("| broker | scenario |"));
         assert!(md.contains("| mosquitto | QoS0 1->1 [1] | 10 | 9 | 1 | 0 | - | - | - |"));
+    }
+
+    #[test]
+    fn text_left_numbers_right() {
+        let mut table = Table::new(&["name", "n"], 1);
+        table.rows.push(vec!["a".into(), "1".into()]);
+        table.rows.push(vec!["bbb".into(), "100".into()]);
+        let text = table.plain();
+        assert!(text.contains("a      1\n"), "{text}");
+        assert!(text.contains("bbb  100\n"), "{text}");
     }
 }
