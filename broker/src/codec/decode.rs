@@ -22,6 +22,12 @@ use super::types::{
 /// On error the connection must be closed (or, for
 /// [`DecodeError::UnsupportedProtocolLevel`], answered and closed); the
 /// contents of `buf` are then unspecified.
+/// Packets up to this size are copied out of the read buffer rather than sharing it: what a
+/// small packet leaves behind (a retained message, a will, a queued message) then keeps only
+/// its own bytes alive, not the connection's whole read buffer, and the buffer is reused in
+/// place for the next read instead of being allocated again. Larger packets are shared.
+const COPY_OUT_BELOW: usize = 1024;
+
 pub fn decode(buf: &mut BytesMut, max_packet_size: usize) -> Result<Option<Packet>, DecodeError> {
     let Some(fixed) = header::parse(buf)? else {
         return Ok(None);
@@ -45,7 +51,13 @@ pub fn decode(buf: &mut BytesMut, max_packet_size: usize) -> Result<Option<Packe
     if buf.len() < size {
         return Ok(None);
     }
-    let mut packet = buf.split_to(size).freeze();
+    let mut packet = if size <= COPY_OUT_BELOW {
+        let copy = Bytes::copy_from_slice(&buf[..size]);
+        buf.advance(size);
+        copy
+    } else {
+        buf.split_to(size).freeze()
+    };
     packet.advance(fixed.header_len);
     body(fixed, packet).map(Some)
 }

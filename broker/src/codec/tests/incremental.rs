@@ -84,3 +84,46 @@ fn partial_remaining_length_waits() {
 fn empty_buffer_waits() {
     assert_eq!(decode(&mut BytesMut::new(), MAX), Ok(None));
 }
+
+#[test]
+fn small_packets_leave_the_read_buffer_reusable() {
+    let mut buf = BytesMut::with_capacity(4096);
+    let start = buf.as_ptr();
+    let publish = Packet::Publish(Publish {
+        dup: false,
+        qos: QoS::AtMostOnce,
+        retain: true,
+        topic: "Kitchen/Fridge/temperature".into(),
+        pkid: 0,
+        payload: Bytes::from_static(b"4.5"),
+    });
+    publish.encode(&mut buf);
+    // Kept, as a retained message would be.
+    let kept = decode(&mut buf, MAX).unwrap().unwrap();
+    assert_eq!(kept, publish);
+    // The whole buffer is free again: the next read fills it from the start.
+    buf.reserve(4096);
+    assert_eq!(buf.as_ptr(), start);
+}
+
+#[test]
+fn large_packets_share_the_read_buffer() {
+    let payload = Bytes::from(vec![7u8; 4000]);
+    let mut buf = BytesMut::with_capacity(8192);
+    Packet::Publish(Publish {
+        dup: false,
+        qos: QoS::AtMostOnce,
+        retain: false,
+        topic: "big".into(),
+        pkid: 0,
+        payload: payload.clone(),
+    })
+    .encode(&mut buf);
+    let start = buf.as_ptr() as usize;
+    let Packet::Publish(p) = decode(&mut buf, MAX).unwrap().unwrap() else {
+        panic!("not a publish");
+    };
+    assert_eq!(p.payload, payload);
+    let at = p.payload.as_ptr() as usize;
+    assert!(at > start && at < start + 8192, "payload was copied");
+}
