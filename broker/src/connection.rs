@@ -57,6 +57,8 @@ impl ConnContext {
 
 /// Written in one go once this much is buffered, so one busy client cannot starve the socket.
 const WRITE_BATCH: usize = 64 * 1024;
+/// A write buffer larger than this is released once the client has nothing more queued.
+const IDLE_WRITE_BUFFER: usize = 4 * 1024;
 
 /// Serves one client over any byte stream (TCP, TLS, WebSocket), from its CONNECT to its end.
 pub(crate) async fn serve<R, W>(
@@ -323,7 +325,8 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     mut side: WriterSide,
     counters: Arc<Counters>,
 ) {
-    let mut buf = BytesMut::with_capacity(8 * 1024);
+    // Grown by the first batch; an idle client keeps no large buffer (see below).
+    let mut buf = BytesMut::new();
     loop {
         let first = tokio::select! {
             _ = side.abort.cancelled() => break,
@@ -353,6 +356,11 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         Counters::add(&counters.publish_sent, batch.publishes as u64);
         if batch.close {
             break;
+        }
+        // A burst (retained messages on subscribe, a backlog) grew the buffer; with nothing
+        // more to send, give it back rather than hold it for an idle client.
+        if buf.capacity() > IDLE_WRITE_BUFFER && side.rx.is_empty() {
+            buf = BytesMut::new();
         }
     }
     let _ = writer.shutdown().await;
