@@ -10,6 +10,7 @@ use std::time::Duration;
 use log::info;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -158,11 +159,30 @@ pub(crate) async fn accept_loop(
                     certificate_name: None,
                 };
                 let (conn, ctx) = (ids.next(), ctx.clone());
-                tracker.spawn(async move {
-                    // The connection counts against its address until it ends.
-                    let _permit = permit;
-                    serve(stream, origin, conn, ctx).await;
-                });
+                // One task type per kind, each only as large as its own handshake and
+                // streams: a plain TCP client does not carry room for a TLS handshake.
+                let listener = origin.listener.clone();
+                match (&listener.kind, &listener.tls) {
+                    (ListenerKind::Tcp, _) => {
+                        tracker.spawn(holding(permit, serve_tcp(stream, origin, conn, ctx)));
+                    }
+                    (ListenerKind::Ws { path }, _) => {
+                        let path = path.clone();
+                        tracker.spawn(holding(permit, serve_ws(stream, path, origin, conn, ctx)));
+                    }
+                    (ListenerKind::Tls(_), Some(cell)) => {
+                        let acceptor = cell.acceptor();
+                        let task = serve_tls(stream, acceptor, origin, conn, ctx);
+                        tracker.spawn(holding(permit, task));
+                    }
+                    (ListenerKind::Wss { path, .. }, Some(cell)) => {
+                        let (acceptor, path) = (cell.acceptor(), path.clone());
+                        let task = serve_wss(stream, acceptor, path, origin, conn, ctx);
+                        tracker.spawn(holding(permit, task));
+                    }
+                    // `bind_all` gives every TLS kind its acceptor.
+                    (ListenerKind::Tls(_) | ListenerKind::Wss { .. }, None) => {}
+                }
             }
             // Out of file descriptors, the waiting client is refused at once; else a pause.
             Err(e) => ctx.gate.accept_failed(&bound.info, e).await,
@@ -170,57 +190,91 @@ pub(crate) async fn accept_loop(
     }
 }
 
-/// Runs the listener's handshake on the connection's own task, then serves MQTT. The
-/// handshake (TLS, HTTP upgrade) shares the CONNECT timeout: a client that stalls in it holds
-/// only its own task.
-async fn serve(stream: TcpStream, mut origin: Origin, conn: ConnId, ctx: Arc<ConnContext>) {
+/// Runs `task` holding the connection's place against its address until it ends.
+async fn holding<P, F: std::future::Future<Output = ()>>(permit: P, task: F) {
+    let _permit = permit;
+    task.await;
+}
+
+// Each kind's handshake runs on the connection's own task, then MQTT is served. The handshake
+// (TLS, HTTP upgrade) shares the CONNECT timeout: a client that stalls in it holds only its
+// own task.
+
+async fn serve_tcp(stream: TcpStream, origin: Origin, conn: ConnId, ctx: Arc<ConnContext>) {
     let _ = stream.set_nodelay(true);
-    let listener = origin.listener.clone();
+    let (reader, writer) = stream.into_split();
+    connection::serve(reader, writer, origin, conn, ctx).await;
+}
+
+async fn serve_ws(
+    stream: TcpStream,
+    path: String,
+    origin: Origin,
+    conn: ConnId,
+    ctx: Arc<ConnContext>,
+) {
+    let _ = stream.set_nodelay(true);
+    let limit = ctx.connect_timeout;
+    let handshake = ws::accept(stream, &path, ctx.max_packet_size);
+    match tokio::time::timeout(limit, handshake).await {
+        Ok(Ok(ws)) => split_and_serve(ws, origin, conn, ctx).await,
+        Ok(Err(e)) => ws_failed(&origin, &ctx, &e),
+        Err(_) => handshake_timed_out(&origin, "WebSocket", limit),
+    }
+}
+
+async fn serve_tls(
+    stream: TcpStream,
+    acceptor: TlsAcceptor,
+    mut origin: Origin,
+    conn: ConnId,
+    ctx: Arc<ConnContext>,
+) {
+    let _ = stream.set_nodelay(true);
+    let limit = ctx.connect_timeout;
+    match tokio::time::timeout(limit, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => {
+            origin.certificate_name = tls::peer_identity(tls.get_ref().1);
+            split_and_serve(tls, origin, conn, ctx).await;
+        }
+        Ok(Err(e)) => tls_failed(&origin, &ctx, &e),
+        Err(_) => handshake_timed_out(&origin, "TLS", limit),
+    }
+}
+
+/// Why a `wss` handshake failed: in TLS, or in the WebSocket upgrade after it.
+enum WssError {
+    Tls(std::io::Error),
+    Ws(ws::WsError),
+}
+
+async fn serve_wss(
+    stream: TcpStream,
+    acceptor: TlsAcceptor,
+    path: String,
+    mut origin: Origin,
+    conn: ConnId,
+    ctx: Arc<ConnContext>,
+) {
+    let _ = stream.set_nodelay(true);
     let limit = ctx.connect_timeout;
     let max_packet = ctx.max_packet_size;
-    match (&listener.kind, &listener.tls) {
-        (ListenerKind::Tcp, _) => {
-            let (reader, writer) = stream.into_split();
-            connection::serve(reader, writer, origin, conn, ctx).await;
+    let handshake = async {
+        let tls = acceptor.accept(stream).await.map_err(WssError::Tls)?;
+        let name = tls::peer_identity(tls.get_ref().1);
+        let ws = ws::accept(tls, &path, max_packet)
+            .await
+            .map_err(WssError::Ws)?;
+        Ok::<_, WssError>((ws, name))
+    };
+    match tokio::time::timeout(limit, handshake).await {
+        Ok(Ok((ws, name))) => {
+            origin.certificate_name = name;
+            split_and_serve(ws, origin, conn, ctx).await;
         }
-        (ListenerKind::Ws { path }, _) => {
-            let handshake = ws::accept(stream, path, max_packet);
-            match tokio::time::timeout(limit, handshake).await {
-                Ok(Ok(ws)) => split_and_serve(ws, origin, conn, ctx).await,
-                Ok(Err(e)) => ws_failed(&origin, &ctx, &e),
-                Err(_) => handshake_timed_out(&origin, "WebSocket", limit),
-            }
-        }
-        (ListenerKind::Tls(_), Some(cell)) => {
-            let handshake = cell.acceptor().accept(stream);
-            match tokio::time::timeout(limit, handshake).await {
-                Ok(Ok(tls)) => {
-                    origin.certificate_name = tls::peer_identity(tls.get_ref().1);
-                    split_and_serve(tls, origin, conn, ctx).await;
-                }
-                Ok(Err(e)) => tls_failed(&origin, &ctx, &e),
-                Err(_) => handshake_timed_out(&origin, "TLS", limit),
-            }
-        }
-        (ListenerKind::Wss { path, .. }, Some(cell)) => {
-            let handshake = async {
-                let tls = cell.acceptor().accept(stream).await.map_err(Err)?;
-                let name = tls::peer_identity(tls.get_ref().1);
-                let ws = ws::accept(tls, path, max_packet).await.map_err(Ok)?;
-                Ok::<_, Result<ws::WsError, std::io::Error>>((ws, name))
-            };
-            match tokio::time::timeout(limit, handshake).await {
-                Ok(Ok((ws, name))) => {
-                    origin.certificate_name = name;
-                    split_and_serve(ws, origin, conn, ctx).await;
-                }
-                Ok(Err(Err(e))) => tls_failed(&origin, &ctx, &e),
-                Ok(Err(Ok(e))) => handshake_failed(&origin, "WebSocket", &e.to_string()),
-                Err(_) => handshake_timed_out(&origin, "TLS and WebSocket", limit),
-            }
-        }
-        // `bind_all` gives every TLS kind its acceptor.
-        (ListenerKind::Tls(_) | ListenerKind::Wss { .. }, None) => {}
+        Ok(Err(WssError::Tls(e))) => tls_failed(&origin, &ctx, &e),
+        Ok(Err(WssError::Ws(e))) => handshake_failed(&origin, "WebSocket", &e.to_string()),
+        Err(_) => handshake_timed_out(&origin, "TLS and WebSocket", limit),
     }
 }
 
