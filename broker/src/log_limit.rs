@@ -13,7 +13,7 @@
 //!
 //! Use it from any task (it is a short `std` mutex, never held while logging):
 //!
-//! ```ignore
+//! ```text
 //! ctx.refusals.log(Level::Info, Some(peer.ip()), Refusal::Credentials, format_args!(
 //!     "refused connection from {peer} on listener {name}: bad user name or password"
 //! ));
