@@ -13,8 +13,13 @@ use super::codec::{Connect, ConnectReturnCode};
 use super::listener::Origin;
 use super::log_limit::{LogLimiter, Refusal};
 
-/// Who the client turned out to be: `None` for an anonymous client.
-pub(crate) type Admitted = Option<Arc<str>>;
+/// Who the client turned out to be, and against which users that was decided.
+pub(crate) struct Admitted {
+    /// `None` for an anonymous client.
+    pub username: Option<Arc<str>>,
+    /// See [`crate::event::ClientIdentity::users_generation`].
+    pub users_generation: u64,
+}
 
 /// Refusals go through `refusals`: a node retrying a wrong password every few seconds must not
 /// fill the journal.
@@ -28,7 +33,10 @@ pub(crate) async fn admit(
         // Mosquitto's `use_identity_as_username`: the verified certificate is the credential,
         // and a password sent along is not looked at.
         return match &origin.certificate_name {
-            Some(name) => Ok(Some(name.as_str().into())),
+            Some(name) => Ok(Admitted {
+                username: Some(name.as_str().into()),
+                users_generation: listener.authenticator().generation(),
+            }),
             None => {
                 refusals.log(
                     Level::Info,
@@ -70,10 +78,13 @@ pub(crate) async fn admit(
                 );
             }
             // Without users, a user name is only the client's claim: it names nobody.
-            Ok(if authenticator.has_users() {
-                username.map(Arc::from)
-            } else {
-                None
+            Ok(Admitted {
+                username: if authenticator.has_users() {
+                    username.map(Arc::from)
+                } else {
+                    None
+                },
+                users_generation: authenticator.generation(),
             })
         }
         refused => {

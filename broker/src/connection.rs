@@ -120,8 +120,8 @@ pub(crate) async fn serve<R, W>(
         }
     };
 
-    let username = match admission::admit(&origin, &connect, &ctx.refusals).await {
-        Ok(username) => username,
+    let admitted = match admission::admit(&origin, &connect, &ctx.refusals).await {
+        Ok(admitted) => admitted,
         Err(code) => {
             Counters::add(&ctx.counters.connects_refused_auth, 1);
             return refuse(&mut writer, code).await;
@@ -139,7 +139,8 @@ pub(crate) async fn serve<R, W>(
     let identity = ClientIdentity {
         peer,
         listener: origin.listener.name.clone(),
-        username,
+        username: admitted.username,
+        users_generation: admitted.users_generation,
     };
     let event = Event::Connect {
         conn,

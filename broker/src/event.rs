@@ -37,6 +37,8 @@ pub(crate) enum Event {
     /// New access rules, and the users whose clients must go (removed, or password changed).
     ReloadAccess {
         acl: Acl,
+        /// The listeners' users now in force; see [`ClientIdentity::users_generation`].
+        users_generation: u64,
         disconnect_users: Vec<String>,
         /// Listeners that let anonymous clients in and no longer do: theirs must go too.
         anonymous_refused_on: Vec<Arc<str>>,
@@ -56,6 +58,9 @@ pub(crate) struct ClientIdentity {
     pub listener: Arc<str>,
     /// The user it authenticated as (or its certificate's name), if any.
     pub username: Option<Arc<str>>,
+    /// The reload of the users its credentials were checked against (0: those read at
+    /// start). One older than the router's was checked against users no longer in force.
+    pub users_generation: u64,
 }
 
 /// Why a connection ended; everything but `Disconnected` publishes the will.

@@ -115,6 +115,8 @@ pub struct Broker {
     stop_accepting: CancellationToken,
     connections: TaskTracker,
     refusals: Arc<LogLimiter>,
+    /// How many times the users were reloaded; see [`auth::Authenticator::generation`].
+    users_generation: u64,
 }
 
 /// The users (from the password file, if any) and the access rules `settings` name, read and
@@ -185,6 +187,7 @@ impl Broker {
             stop_accepting,
             connections,
             refusals,
+            users_generation: 0,
         })
     }
 

@@ -57,8 +57,14 @@ impl ListenerInfo {
     }
 
     /// Puts new users in force for connections from now on.
-    pub(crate) fn set_users(&self, users: Option<&PasswordFile>, allow_anonymous: bool) {
-        let new = Arc::new(Authenticator::new(users.cloned(), allow_anonymous));
+    pub(crate) fn set_users(
+        &self,
+        users: Option<&PasswordFile>,
+        allow_anonymous: bool,
+        generation: u64,
+    ) {
+        let new = Authenticator::new(users.cloned(), allow_anonymous).with_generation(generation);
+        let new = Arc::new(new);
         match self.authenticator.write() {
             Ok(mut current) => *current = new,
             Err(poisoned) => *poisoned.into_inner() = new,

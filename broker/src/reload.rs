@@ -69,11 +69,13 @@ impl Broker {
         }
 
         // Everything read: now change.
+        self.users_generation += 1;
+        let generation = self.users_generation;
         let mut disconnect_users = Vec::new();
         let mut anonymous_refused_on = Vec::new();
         for (info, wanted) in matched {
             let old = info.authenticator();
-            info.set_users(users.as_ref(), wanted.allow_anonymous);
+            info.set_users(users.as_ref(), wanted.allow_anonymous, generation);
             let now = info.authenticator();
             for user in users_changed(&old, &now) {
                 if !disconnect_users.contains(&user) {
@@ -93,6 +95,7 @@ impl Broker {
             .events
             .send(Event::ReloadAccess {
                 acl,
+                users_generation: generation,
                 disconnect_users,
                 anonymous_refused_on,
             })

@@ -60,6 +60,9 @@ pub struct Authenticator {
     /// File order, for [`users_changed`].
     order: Vec<String>,
     allow_anonymous: bool,
+    /// Which reload of the users this is (0 at start): a client checked against an older
+    /// one must not be let in after the newer one is in force.
+    generation: u64,
     /// Verified for unknown users, so refusing one takes as long as refusing a known one: the
     /// first user's scheme and parameters (a file mixing schemes still tells them apart).
     decoy: Arc<StoredHash>,
@@ -78,6 +81,16 @@ struct Shared {
 }
 
 impl Authenticator {
+    /// The same users, marked as the `generation`th reload.
+    pub fn with_generation(mut self, generation: u64) -> Authenticator {
+        self.generation = generation;
+        self
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// `users`: the password file, or `None` when none is configured. With no users, every
     /// client is let in if `allow_anonymous` (credentials unchecked) and none otherwise. With
     /// users, a client that sends no user name is let in only if `allow_anonymous`.
@@ -107,6 +120,7 @@ impl Authenticator {
             users,
             order,
             allow_anonymous,
+            generation: 0,
             decoy: Arc::new(decoy),
             shared: Arc::new(Shared {
                 cache_key,

@@ -43,6 +43,8 @@ pub(crate) struct Router {
     settings: BrokerSettings,
     /// The access rules in force; each session holds its compiled share.
     acl: Acl,
+    /// The reload of the users in force (see [`ClientIdentity::users_generation`]).
+    users_generation: u64,
     counters: Arc<Counters>,
     sessions: HashMap<SessionKey, Session>,
     by_client_id: HashMap<Arc<str>, SessionKey>,
@@ -68,6 +70,7 @@ impl Router {
             retained: RetainedStore::with_limit(settings.max_retained_messages),
             settings,
             acl,
+            users_generation: 0,
             counters,
             sessions: HashMap::new(),
             by_client_id: HashMap::new(),
@@ -142,9 +145,13 @@ impl Router {
             }
             Event::ReloadAccess {
                 acl,
+                users_generation,
                 disconnect_users,
                 anonymous_refused_on,
-            } => self.reload_access(acl, &disconnect_users, &anonymous_refused_on),
+            } => {
+                self.users_generation = users_generation;
+                self.reload_access(acl, &disconnect_users, &anonymous_refused_on);
+            }
             Event::Shutdown => self.shutdown(),
         }
     }
@@ -170,6 +177,18 @@ impl Router {
         identity: ClientIdentity,
         handle: ConnHandle,
     ) {
+        if identity.users_generation < self.users_generation {
+            // Its password was checked against the users before the reload now in force (the
+            // reload came while it was being checked): it may have been removed since. Rare,
+            // and a client retries on "server unavailable".
+            info!(
+                client = connect.client_id.as_str();
+                "refused connection from {}: the users were reloaded while its credentials were checked; it may retry client={}",
+                identity.peer,
+                connect.client_id
+            );
+            return Self::refuse(&handle, ConnectReturnCode::ServerUnavailable);
+        }
         if connect.client_id.is_empty() && !connect.clean_session {
             // A server-assigned id could never be resumed (MQTT-3.1.3-8).
             info!("refused connection: empty client id with clean session 0 conn={conn}");
@@ -291,6 +310,7 @@ impl Router {
             handle,
             will,
             protocol: connect.protocol,
+            users_generation: identity.users_generation,
         });
         self.live.insert(conn, key);
         self.max_connected = self.max_connected.max(self.live.len());
@@ -733,7 +753,9 @@ impl Router {
                 Some(user) => disconnect_users.iter().any(|d| d.as_str() == &**user),
                 None => anonymous_refused_on.contains(&listener),
             };
-            if must_go && session.is_connected() {
+            // A client checked against the new users already (its CONNECT came in between
+            // the swap and this event) stays.
+            if must_go && session.connected_before(self.users_generation) {
                 to_close.push(key);
             }
             self.drop_forbidden_subscriptions(key);

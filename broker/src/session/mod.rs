@@ -32,6 +32,8 @@ pub(crate) struct Connection {
     pub will: Option<LastWill>,
     /// The protocol revision the client connected with; replies follow its rules.
     pub protocol: Protocol,
+    /// The reload of the users its credentials were checked against.
+    pub users_generation: u64,
 }
 
 /// Identifies a session for the life of the broker; never reused, so a stale key cannot
@@ -112,6 +114,14 @@ impl Session {
 
     pub(crate) fn is_connected(&self) -> bool {
         self.connection.is_some()
+    }
+
+    /// Whether a client is attached whose credentials were checked against users older than
+    /// the `generation`th reload.
+    pub(crate) fn connected_before(&self, generation: u64) -> bool {
+        self.connection
+            .as_ref()
+            .is_some_and(|c| c.users_generation < generation)
     }
 
     /// The protocol revision of the attached connection.
@@ -218,6 +228,7 @@ mod tests {
                 qos: QoS::AtMostOnce,
                 retain: false,
             }),
+            users_generation: 0,
             protocol: Protocol::V311,
         });
         (s, writer)

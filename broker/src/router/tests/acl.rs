@@ -431,6 +431,37 @@ fn a_removed_user_is_disconnected_with_its_will_and_the_others_stay() {
 }
 
 #[test]
+fn a_client_checked_against_the_users_before_a_reload_is_asked_to_retry() {
+    let b = TestBroker::with_acl(open_acl());
+    // alice's password was verified against the users at start; before her CONNECT reached
+    // the router, a reload removed her.
+    b.reload_access(open_acl(), &["alice"], &[]);
+    let mut late = b.open_checked_against(client("alice-phone"), Some("alice"), "test", 0);
+    assert_eq!(
+        late.next(),
+        Some(connack(false, ConnectReturnCode::ServerUnavailable))
+    );
+    assert!(late.is_closed());
+    // Checked against the users in force (as its retry would be), a client gets in.
+    let mut bob = b.user_client(client("bob-phone"), "bob");
+    assert!(!bob.is_closed());
+}
+
+#[test]
+fn a_client_checked_against_the_new_users_stays_through_the_reload_that_brought_them() {
+    let b = TestBroker::with_acl(open_acl());
+    // alice's new password was verified against the reloaded users, and her CONNECT reached
+    // the router before the reload's own event did.
+    let mut alice = b.open_checked_against(client("alice-phone"), Some("alice"), "test", 1);
+    assert_eq!(
+        alice.next(),
+        Some(connack(false, ConnectReturnCode::Accepted))
+    );
+    b.reload_access(open_acl(), &["alice"], &[]);
+    assert!(!alice.is_closed(), "checked against these very users");
+}
+
+#[test]
 fn anonymous_clients_go_when_their_listener_no_longer_lets_them_in() {
     let b = TestBroker::with_acl(open_acl());
     let mut lan_anonymous = b.open_as(client("lan-anon"), None, "lan");

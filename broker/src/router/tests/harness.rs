@@ -35,6 +35,8 @@ struct Inner {
     router: RefCell<Router>,
     counters: Arc<Counters>,
     next_conn: Cell<ConnId>,
+    /// Reloads of the users so far, as the broker counts them.
+    users_generation: Cell<u64>,
 }
 
 impl TestBroker {
@@ -57,6 +59,7 @@ impl TestBroker {
             router: RefCell::new(Router::new(settings, acl, counters.clone())),
             counters,
             next_conn: Cell::new(1),
+            users_generation: Cell::new(0),
         }))
     }
 
@@ -79,6 +82,19 @@ impl TestBroker {
         username: Option<&str>,
         listener: &str,
     ) -> FakeClient {
+        let generation = self.0.users_generation.get();
+        self.open_checked_against(connect, username, listener, generation)
+    }
+
+    /// [`Self::open_as`] for a client whose credentials were checked against the users of
+    /// the `generation`th reload (0: those at start).
+    pub(super) fn open_checked_against(
+        &self,
+        connect: Connect,
+        username: Option<&str>,
+        listener: &str,
+        generation: u64,
+    ) -> FakeClient {
         let conn = self.0.next_conn.get();
         self.0.next_conn.set(conn + 1);
         let (handle, writer) = outbox::channel();
@@ -86,6 +102,7 @@ impl TestBroker {
             peer: std::net::SocketAddr::from(([127, 0, 0, 1], 40_000 + (conn % 20_000) as u16)),
             listener: listener.into(),
             username: username.map(Arc::from),
+            users_generation: generation,
         };
         self.handle(Event::Connect {
             conn,
@@ -145,8 +162,11 @@ impl TestBroker {
         disconnect_users: &[&str],
         anonymous_refused_on: &[&str],
     ) {
+        let generation = self.0.users_generation.get() + 1;
+        self.0.users_generation.set(generation);
         self.handle(Event::ReloadAccess {
             acl,
+            users_generation: generation,
             disconnect_users: disconnect_users.iter().map(|u| u.to_string()).collect(),
             anonymous_refused_on: anonymous_refused_on.iter().map(|l| Arc::from(*l)).collect(),
         });
