@@ -51,12 +51,13 @@ pub fn decode(buf: &mut BytesMut, max_packet_size: usize) -> Result<Option<Packe
     if buf.len() < size {
         return Ok(None);
     }
-    let mut packet = if size <= COPY_OUT_BELOW {
-        let copy = Bytes::copy_from_slice(&buf[..size]);
-        buf.advance(size);
-        copy
-    } else {
-        buf.split_to(size).freeze()
+    let mut packet = match buf.get(..size) {
+        Some(small) if size <= COPY_OUT_BELOW => {
+            let copy = Bytes::copy_from_slice(small);
+            buf.advance(size);
+            copy
+        }
+        _ => buf.split_to(size).freeze(),
     };
     packet.advance(fixed.header_len);
     body(fixed, packet).map(Some)
