@@ -86,12 +86,24 @@ pub fn free_port() -> Result<u16> {
         .port())
 }
 
-/// Starts `kind` on a free port and waits until it accepts TCP connections.
+/// Starts `kind` on a free port, letting every client in, and waits until it accepts TCP
+/// connections.
 pub async fn start(kind: &BrokerKind, dir: &Path, startup: Duration) -> Result<RunningBroker> {
+    start_with(kind, dir, startup, None).await
+}
+
+/// Starts `kind` like [`start`]; with `password_file`, only the users in it get in (Mosquitto
+/// with `allow_anonymous false`, Hearth with `password_file`, which refuses anonymous clients).
+pub async fn start_with(
+    kind: &BrokerKind,
+    dir: &Path,
+    startup: Duration,
+    password_file: Option<&Path>,
+) -> Result<RunningBroker> {
     let port = free_port()?;
     let name = kind.name();
     let log_path = dir.join(format!("{name}.log"));
-    let mut command = command(kind, dir, port)?;
+    let mut command = command(kind, dir, port, password_file)?;
     let log =
         File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
     let log_err = log.try_clone().context("duplicating log handle")?;
@@ -115,15 +127,24 @@ pub async fn start(kind: &BrokerKind, dir: &Path, startup: Duration) -> Result<R
     Ok(broker)
 }
 
-fn command(kind: &BrokerKind, dir: &Path, port: u16) -> Result<Command> {
+fn command(
+    kind: &BrokerKind,
+    dir: &Path,
+    port: u16,
+    password_file: Option<&Path>,
+) -> Result<Command> {
     Ok(match kind {
         BrokerKind::Mosquitto(bin) => {
             // TCP_NODELAY stays at Mosquitto's default (off), as rumqttd 0.20
             // has no such setting and leaves it off too.
             let conf = dir.join("mosquitto.conf");
+            let auth = match password_file {
+                Some(path) => format!("allow_anonymous false\npassword_file {}\n", path.display()),
+                None => "allow_anonymous true\n".to_string(),
+            };
             let text = format!(
                 "listener {port} 127.0.0.1\n\
-                 allow_anonymous true\n\
+                 {auth}\
                  persistence false\n\
                  max_inflight_messages {MOSQUITTO_MAX_INFLIGHT}\n\
                  max_queued_messages {MOSQUITTO_MAX_QUEUED}\n\
@@ -147,10 +168,16 @@ fn command(kind: &BrokerKind, dir: &Path, port: u16) -> Result<Command> {
         BrokerKind::Hearth(bin) => {
             let conf = dir.join("hearth.toml");
             // The same window and queue as Mosquitto gets, so neither is held back by a limit.
-            let text = format!(
+            let mut text = format!(
                 "[broker]\nlisten = \"127.0.0.1:{port}\"\nmax_inflight = {MOSQUITTO_MAX_INFLIGHT}\n\
                  max_queued_messages = {MOSQUITTO_MAX_QUEUED}\n"
             );
+            if let Some(path) = password_file {
+                text.push_str(&format!(
+                    "password_file = {:?}\n",
+                    path.display().to_string()
+                ));
+            }
             fs::write(&conf, text).with_context(|| format!("writing {}", conf.display()))?;
             let mut c = Command::new(bin);
             c.arg("run").arg("--config").arg(conf);
@@ -187,6 +214,13 @@ fn log_tail(path: &Path) -> String {
 /// First line of `mosquitto -h`, which names the version.
 pub fn mosquitto_version(bin: &Path) -> Option<String> {
     let out = Command::new(bin).arg("-h").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines().next().map(|l| l.trim().to_string())
+}
+
+/// What `hearth --version` prints (`hearth 0.1.0`).
+pub fn hearth_version(bin: &Path) -> Option<String> {
+    let out = Command::new(bin).arg("--version").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.lines().next().map(|l| l.trim().to_string())
 }

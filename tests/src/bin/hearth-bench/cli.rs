@@ -27,6 +27,8 @@ pub enum Command {
     /// Time a reading that crosses a rule's threshold until the rule's action reaches a
     /// subscriber, through a running gateway configured by `rule-config`.
     RuleLatency(RuleLatencyArgs),
+    /// CONNECTs per second with password checks, Mosquitto and Hearth started in turn.
+    ConnectRate(ConnectRateArgs),
     /// Print the gateway configuration `rule-latency` expects, with N filler rules.
     RuleConfig {
         #[arg(long, default_value_t = 10_000)]
@@ -142,6 +144,47 @@ pub struct CompareArgs {
     pub load: LoadArgs,
 }
 
+/// The brokers `connect-rate` and `storm` start, and the tool that writes Mosquitto's
+/// password file.
+#[derive(Args, Debug)]
+pub struct AuthBrokerArgs {
+    /// Hearth gateway binary; started as `PATH run --config FILE`.
+    #[arg(long)]
+    pub hearth_bin: PathBuf,
+    #[arg(long, default_value = "/usr/sbin/mosquitto")]
+    pub mosquitto_bin: PathBuf,
+    /// Writes the `$7$` password file both brokers read.
+    #[arg(long, default_value = "/usr/bin/mosquitto_passwd")]
+    pub mosquitto_passwd: PathBuf,
+    /// Seconds to wait for a started broker to accept TCP connections.
+    #[arg(long, default_value_t = 10)]
+    pub startup_timeout: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectRateArgs {
+    #[command(flatten)]
+    pub brokers: AuthBrokerArgs,
+    /// CONNECTs per case and round (and distinct users in the password files).
+    #[arg(long, default_value_t = 200)]
+    pub clients: usize,
+    /// Connections in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Times each case runs on each broker, each time on a freshly started broker.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Seconds one CONNECT may take before it counts as failed.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Tokio worker threads for the clients.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Also print the tables as markdown.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     #[arg(long)]
@@ -203,4 +246,25 @@ pub enum ScenarioSel {
     Qos0,
     Qos1,
     Fanout,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn connect_rate_defaults() {
+        let cli = Cli::try_parse_from(["hearth-bench", "connect-rate", "--hearth-bin", "h"])
+            .expect("parses");
+        let Command::ConnectRate(args) = cli.command else {
+            panic!("not connect-rate");
+        };
+        assert_eq!((args.clients, args.concurrency, args.rounds), (200, 8, 3));
+        assert_eq!(
+            args.brokers.mosquitto_bin.to_str(),
+            Some("/usr/sbin/mosquitto")
+        );
+    }
 }

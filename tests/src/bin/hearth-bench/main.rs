@@ -2,20 +2,25 @@
 //!
 //! `run` drives one broker that is already listening, `compare` starts
 //! Mosquitto, an embedded rumqttd and optionally Hearth one after the other
-//! and drives each, `serve-rumqttd` is the embedded peer broker itself.
+//! and drives each, `serve-rumqttd` is the embedded peer broker itself. `connect-rate`
+//! starts Mosquitto and Hearth in turn with password files and times CONNECTs.
 
 mod brokers;
 mod cli;
 mod clock;
 mod compare;
 mod conn;
+mod connect_rate;
 mod cpu;
 #[cfg(feature = "rumqttd")]
 mod embedded;
+mod grid;
 mod latency;
 mod machine;
+mod passwords;
 mod payload;
 mod publisher;
+mod raw_conn;
 mod rule_latency;
 mod scenario;
 mod sensor_latency;
@@ -45,6 +50,7 @@ fn main() -> Result<()> {
         Command::Compare(args) => runtime(args.load.threads)?.block_on(compare::run_all(args)),
         Command::SensorLatency(args) => runtime(1)?.block_on(sensor_latency::run(args)),
         Command::RuleLatency(args) => runtime(1)?.block_on(rule_latency::run(args)),
+        Command::ConnectRate(args) => runtime(args.threads)?.block_on(connect_rate::run(args)),
         Command::RuleConfig { filler, rooms } => {
             print!("{}", rule_latency::config(filler, rooms));
             Ok(())
