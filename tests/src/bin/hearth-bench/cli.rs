@@ -29,6 +29,9 @@ pub enum Command {
     RuleLatency(RuleLatencyArgs),
     /// CONNECTs per second with password checks, Mosquitto and Hearth started in turn.
     ConnectRate(ConnectRateArgs),
+    /// Nodes with passwords reconnecting all at once while a client's QoS 1 messages flow,
+    /// Mosquitto and Hearth started in turn.
+    Storm(StormArgs),
     /// Print the gateway configuration `rule-latency` expects, with N filler rules.
     RuleConfig {
         #[arg(long, default_value_t = 10_000)]
@@ -186,6 +189,31 @@ pub struct ConnectRateArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct StormArgs {
+    #[command(flatten)]
+    pub brokers: AuthBrokerArgs,
+    /// Nodes, each its own user, reconnecting at once.
+    #[arg(long, default_value_t = 100)]
+    pub nodes: usize,
+    /// QoS 1 messages per second the monitor publishes throughout.
+    #[arg(long, default_value_t = 200)]
+    pub rate: u64,
+    /// Milliseconds of monitor traffic counted for each storm (from its start, or until its
+    /// end if it lasts longer), and for the quiet period before the first.
+    #[arg(long, default_value_t = 1000)]
+    pub window_ms: u64,
+    /// Seconds a storm may take before the nodes still waiting count as failed.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Tokio worker threads for nodes and monitor.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Also print the tables as markdown.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct ServeArgs {
     #[arg(long)]
     pub port: u16,
@@ -266,5 +294,17 @@ mod tests {
             args.brokers.mosquitto_bin.to_str(),
             Some("/usr/sbin/mosquitto")
         );
+    }
+
+    #[test]
+    fn storm_needs_hearth_bin() {
+        assert!(Cli::try_parse_from(["hearth-bench", "storm"]).is_err());
+        let cli =
+            Cli::try_parse_from(["hearth-bench", "storm", "--hearth-bin", "h", "--nodes", "5"])
+                .expect("parses");
+        let Command::Storm(args) = cli.command else {
+            panic!("not storm");
+        };
+        assert_eq!((args.nodes, args.rate), (5, 200));
     }
 }

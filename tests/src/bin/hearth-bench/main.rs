@@ -2,8 +2,8 @@
 //!
 //! `run` drives one broker that is already listening, `compare` starts
 //! Mosquitto, an embedded rumqttd and optionally Hearth one after the other
-//! and drives each, `serve-rumqttd` is the embedded peer broker itself. `connect-rate`
-//! starts Mosquitto and Hearth in turn with password files and times CONNECTs.
+//! and drives each, `serve-rumqttd` is the embedded peer broker itself. `connect-rate` and
+//! `storm` start Mosquitto and Hearth in turn with password files and time CONNECTs.
 
 mod brokers;
 mod cli;
@@ -17,6 +17,7 @@ mod embedded;
 mod grid;
 mod latency;
 mod machine;
+mod monitor;
 mod passwords;
 mod payload;
 mod publisher;
@@ -25,6 +26,7 @@ mod rule_latency;
 mod scenario;
 mod sensor_latency;
 mod stats;
+mod storm;
 mod subscriber;
 mod table;
 
@@ -51,6 +53,7 @@ fn main() -> Result<()> {
         Command::SensorLatency(args) => runtime(1)?.block_on(sensor_latency::run(args)),
         Command::RuleLatency(args) => runtime(1)?.block_on(rule_latency::run(args)),
         Command::ConnectRate(args) => runtime(args.threads)?.block_on(connect_rate::run(args)),
+        Command::Storm(args) => runtime(args.threads)?.block_on(storm::run(args)),
         Command::RuleConfig { filler, rooms } => {
             print!("{}", rule_latency::config(filler, rooms));
             Ok(())

@@ -96,4 +96,18 @@ impl Conn {
             .await
             .context("writing to the broker")
     }
+
+    /// Waits for the packet `wanted` picks, skipping others (a queued PUBLISH, a PUBACK).
+    pub async fn recv_until<T>(
+        &mut self,
+        deadline: Instant,
+        mut wanted: impl FnMut(&Packet) -> Option<T>,
+    ) -> Result<T> {
+        loop {
+            let packet = self.reader.recv(deadline).await?;
+            if let Some(found) = wanted(&packet) {
+                return Ok(found);
+            }
+        }
+    }
 }
