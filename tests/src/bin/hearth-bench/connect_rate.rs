@@ -129,8 +129,7 @@ impl Cell {
         (!all.is_empty()).then(|| all.value_at_quantile(quantile) as f64 / 1000.0)
     }
 
-    /// CPU milliseconds per CONNECT over all rounds (the figures come in 10 ms ticks, so one
-    /// round of a cheap case alone would be too coarse).
+    /// CPU milliseconds per CONNECT over all rounds.
     fn cpu_ms_per_connect(&self, of: impl Fn(&Round) -> Option<f64>) -> Option<f64> {
         let connects = self.connects();
         let seconds: Option<f64> = self.rounds.iter().map(of).sum();
@@ -260,7 +259,10 @@ async fn one_round(
         users.to_vec()
     });
     let total = args.clients;
-    let (broker_before, bench_before) = (cpu::seconds_of(broker.pid()), cpu::seconds(None));
+    let (broker_before, bench_before) = (
+        cpu::precise_seconds(Some(broker.pid())),
+        cpu::precise_seconds(None),
+    );
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..args.concurrency.min(total) {
@@ -310,8 +312,8 @@ async fn one_round(
     round.seconds = started.elapsed().as_secs_f64();
     round.connects = round.latency_us.len();
     let spent = |before: Option<f64>, now: Option<f64>| Some(now? - before?);
-    round.broker_cpu = spent(broker_before, cpu::seconds_of(broker.pid()));
-    round.bench_cpu = spent(bench_before, cpu::seconds(None));
+    round.broker_cpu = spent(broker_before, cpu::precise_seconds(Some(broker.pid())));
+    round.bench_cpu = spent(bench_before, cpu::precise_seconds(None));
     Ok(round)
 }
 
@@ -375,8 +377,8 @@ fn print_header(args: &ConnectRateArgs, pbkdf2_file: &Path) -> Result<()> {
             .unwrap_or_else(|| "version unknown".into())
     );
     println!(
-        "cpu: broker and bench user+system time from /proc over the timed CONNECTs, in 10 ms \
-         ticks, summed over the rounds"
+        "cpu: broker and bench time on CPU over the timed CONNECTs, all threads, from \
+         /proc/PID/task/*/schedstat, summed over the rounds"
     );
     println!();
     Ok(())
@@ -429,7 +431,11 @@ fn print_tables(cells: &[[Cell; 2]], markdown: bool) {
                 vec![
                     name.to_string(),
                     case.label(),
-                    cell.connects().to_string(),
+                    if cell.rounds.is_empty() {
+                        "-".to_string()
+                    } else {
+                        cell.connects().to_string()
+                    },
                     grid::rate(rates.map(|r| r.0)),
                     rates.map_or("-".into(), |(_, lo, hi)| format!("{lo:.0}-{hi:.0}")),
                     grid::ms(cell.latency_ms(0.5), 2),

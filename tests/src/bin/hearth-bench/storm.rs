@@ -192,7 +192,7 @@ async fn one_broker(
         .await
         .context("the monitor's first message")?;
     eprintln!("  quiet: monitor only");
-    let cpu_before = cpu::seconds_of(broker.pid());
+    let cpu_before = cpu::precise_seconds(Some(broker.pid()));
     let from_ns = clock::now_ns();
     tokio::time::sleep(window).await;
     run.phases.push(Phase {
@@ -201,7 +201,7 @@ async fn one_broker(
         failures: Vec::new(),
         from_ns,
         to_ns: clock::now_ns(),
-        broker_cpu: spent(cpu_before, cpu::seconds_of(broker.pid())),
+        broker_cpu: spent(cpu_before, cpu::precise_seconds(Some(broker.pid()))),
         monitor: None,
     });
 
@@ -214,8 +214,10 @@ async fn one_broker(
             Storm::Cold | Storm::Takeover => {}
         }
         let pid = broker.pid();
-        let (phase, new_conns) =
-            one_storm(storm, addr, nodes, timeout, window, || cpu::seconds_of(pid)).await;
+        let (phase, new_conns) = one_storm(storm, addr, nodes, timeout, window, || {
+            cpu::precise_seconds(Some(pid))
+        })
+        .await;
         conns = new_conns;
         eprintln!(
             "  {}: {} of {} nodes in, all CONNACKs {} ms, all SUBACKs {} ms; cpu broker {}{}",
@@ -226,7 +228,7 @@ async fn one_broker(
             grid::ms(phase.quantile_ms(|n| n.suback, 1.0), 1),
             phase
                 .broker_cpu
-                .map_or("n/a".into(), |s| format!("{s:.2} s")),
+                .map_or("n/a".into(), |s| format!("{:.1} ms", s * 1e3)),
             phase.failures.first().map_or(String::new(), |e| format!(
                 "; {} failed, first: {e}",
                 phase.failures.len()
@@ -392,6 +394,10 @@ fn print_header(args: &StormArgs) {
             .unwrap_or_else(|| "version unknown".into())
     );
     println!(
+        "cpu: the broker's time on CPU during each phase (its monitor window), all threads, from \
+         /proc/PID/task/*/schedstat"
+    );
+    println!(
         "target: all {} nodes have their CONNACK within {} s and no monitor message is lost",
         args.nodes,
         TARGET.as_secs()
@@ -418,7 +424,7 @@ fn print_tables(runs: &[BrokerRun], nodes: usize, markdown: bool) {
             "monitor p50 ms",
             "p99",
             "max",
-            "broker CPU s",
+            "broker CPU ms",
             "target",
         ],
         3,
@@ -475,7 +481,9 @@ fn print_tables(runs: &[BrokerRun], nodes: usize, markdown: bool) {
                 m(monitor.and_then(|w| w.p50_ms)),
                 m(monitor.and_then(|w| w.p99_ms)),
                 m(monitor.and_then(|w| w.max_ms)),
-                phase.broker_cpu.map_or("n/a".into(), |s| format!("{s:.2}")),
+                phase
+                    .broker_cpu
+                    .map_or("n/a".into(), |s| format!("{:.1}", s * 1e3)),
                 match phase.storm {
                     None => String::new(),
                     Some(_) => {
