@@ -1,7 +1,8 @@
 //! The CONNECT check: a user name and password against the password file.
 //!
 //! Hashes are verified on tokio's blocking pool, at most one per core at a time (for every
-//! authenticator in the process), so a reconnect storm cannot starve the runtime. Verified
+//! authenticator in the process), so a reconnect storm cannot starve the runtime; during a
+//! storm, argon2id's working memory is passed from one verification to the next. Verified
 //! credentials are remembered, keyed by a keyed digest of (user, password), so the same nodes
 //! reconnecting after a Wi-Fi outage cost one hash per user rather than one per connect.
 //!
@@ -9,14 +10,14 @@
 //! cache) and swap it in; [`users_changed`] lists whom the new file no longer lets in.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::Semaphore;
 
-use super::hash::StoredHash;
+use super::hash::{Argon2Memory, StoredHash};
 use super::password_file::PasswordFile;
 use crate::codec::ConnectReturnCode;
 
@@ -170,7 +171,12 @@ impl Authenticator {
         if self.shared.cached(key.as_ref(), entry.as_ref()) {
             return accepted();
         }
-        let Ok(permit) = verify_permits().acquire_owned().await else {
+        let verifier = verifier();
+        let permit = {
+            let _waiting = verifier.memory.waiting();
+            verifier.permits.clone().acquire_owned().await
+        };
+        let Ok(permit) = permit else {
             return AuthOutcome::BadCredentials; // the semaphore is never closed
         };
         // Another connect with the same credentials may have verified them while this one
@@ -191,7 +197,9 @@ impl Authenticator {
             if let Some(gate) = gate {
                 gate.pass();
             }
-            let ok = target.verify(&password);
+            let mut memory = verifier.memory.take();
+            let ok = target.verify_in(&password, &mut memory);
+            verifier.memory.give(memory);
             shared.hashes_verified.fetch_add(1, Ordering::Relaxed);
             if let (true, Some(entry), Some(key)) = (ok, entry, key) {
                 shared.remember(key, entry);
@@ -256,16 +264,80 @@ pub fn users_changed(old: &Authenticator, new: &Authenticator) -> Vec<String> {
         .collect()
 }
 
-/// One permit per core, shared by every authenticator, so one swapped in on reload during a
-/// storm does not double the bound.
-fn verify_permits() -> Arc<Semaphore> {
-    static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
-    PERMITS
-        .get_or_init(|| {
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            Arc::new(Semaphore::new(cores))
-        })
-        .clone()
+/// What every authenticator shares, so one swapped in on reload during a storm does not
+/// double the bound.
+struct Verifier {
+    /// One per core.
+    permits: Arc<Semaphore>,
+    memory: MemoryPool,
+}
+
+fn verifier() -> &'static Verifier {
+    static VERIFIER: OnceLock<Verifier> = OnceLock::new();
+    VERIFIER.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Verifier {
+            permits: Arc::new(Semaphore::new(cores)),
+            memory: MemoryPool::new(cores),
+        }
+    })
+}
+
+/// argon2id working memory (8 MiB a hash with Hearth's parameters) handed from one
+/// verification to the next while others wait for a permit. Allocated afresh for each, the
+/// memory went back to the operating system when freed and had to be faulted in and zeroed
+/// again: the kernel then spent more time per login than the hash. Memory is kept only while
+/// logins queue up, so an idle broker holds none, and at most one per permit.
+struct MemoryPool {
+    free: Mutex<Vec<Argon2Memory>>,
+    /// Checks waiting for a permit.
+    waiting: AtomicUsize,
+    capacity: usize,
+}
+
+/// Counts a check as waiting for a permit until dropped (also when the client goes away).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl MemoryPool {
+    fn new(capacity: usize) -> MemoryPool {
+        MemoryPool {
+            free: Mutex::new(Vec::new()),
+            waiting: AtomicUsize::new(0),
+            capacity,
+        }
+    }
+
+    fn waiting(&self) -> Waiting<'_> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(&self.waiting)
+    }
+
+    /// Memory a finished verification left, or none yet (the verification allocates it).
+    fn take(&self) -> Argon2Memory {
+        self.lock().pop().unwrap_or_default()
+    }
+
+    /// Keeps `memory` for the next verification if a check is waiting for a permit; frees it
+    /// otherwise.
+    fn give(&self, memory: Argon2Memory) {
+        if memory.is_empty() || self.waiting.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut free = self.lock();
+        if free.len() < self.capacity {
+            free.push(memory);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Argon2Memory>> {
+        self.free.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl Shared {

@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64ct::{Base64, Base64Unpadded, Encoding};
 use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
@@ -53,6 +53,9 @@ pub const ARGON2_P: u32 = 1;
 pub const SALT_LEN: usize = 16;
 /// Hash (tag) length for new hashes, in bytes.
 pub const HASH_LEN: usize = 32;
+
+/// Working memory for argon2id (1 KiB blocks), see [`StoredHash::verify_in`].
+pub type Argon2Memory = Vec<Block>;
 
 /// Length of a SHA-512 output: the hash of both Mosquitto formats.
 const SHA512_LEN: usize = 64;
@@ -155,6 +158,16 @@ impl StoredHash {
     /// Whether `password` hashes to this, compared in constant time. Costs what the stored
     /// parameters say (call it off the async runtime).
     pub fn verify(&self, password: &[u8]) -> bool {
+        self.verify_in(password, &mut Argon2Memory::new())
+    }
+
+    /// [`StoredHash::verify`] with argon2id's working memory taken from `memory`, which is
+    /// grown to what the hash's parameters need and may be handed to the next verification.
+    /// Reusing it saves filling megabytes of fresh pages from the operating system for every
+    /// verification, which costs about as much as the hash itself. What an earlier
+    /// verification left in it makes no difference: argon2id writes every block before it
+    /// reads it.
+    pub fn verify_in(&self, password: &[u8], memory: &mut Argon2Memory) -> bool {
         match self {
             StoredHash::Argon2id {
                 version,
@@ -167,11 +180,18 @@ impl StoredHash {
                 let Ok(version) = Version::try_from(*version) else {
                     return false;
                 };
+                let Ok(argon2) = argon2id(version, *m_kib, *t, *p, hash.len()) else {
+                    return false;
+                };
+                let blocks = argon2.params().block_count();
+                if memory.len() < blocks {
+                    memory.resize(blocks, Block::default());
+                }
                 let mut out = vec![0u8; hash.len()];
-                let hashed = argon2id(version, *m_kib, *t, *p, hash.len())
-                    .ok()
-                    .and_then(|a| a.hash_password_into(password, salt, &mut out).ok());
-                hashed.is_some() && bool::from(out.ct_eq(hash))
+                let hashed = argon2
+                    .hash_password_into_with_memory(password, salt, &mut out, &mut memory[..blocks])
+                    .is_ok();
+                hashed && bool::from(out.ct_eq(hash))
             }
             StoredHash::Pbkdf2Sha512 {
                 iterations,

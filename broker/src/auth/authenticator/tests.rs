@@ -286,6 +286,82 @@ async fn a_reconnect_storm_of_one_user_costs_at_most_one_hash_per_core() {
     );
 }
 
+#[test]
+fn argon2id_memory_is_passed_on_only_while_checks_wait_and_one_per_permit() {
+    let pool = MemoryPool::new(2);
+    let memory = || vec![argon2::Block::default(); 8];
+    // A login on its own frees its memory.
+    pool.give(memory());
+    assert!(pool.take().is_empty());
+
+    let waiting = pool.waiting();
+    let first = memory();
+    let at = first.as_ptr();
+    pool.give(first);
+    let next = pool.take();
+    assert_eq!(next.as_ptr(), at, "handed to the next verification");
+    for _ in 0..3 {
+        pool.give(memory());
+    }
+    assert_eq!(pool.lock().len(), 2, "no more than one per permit");
+    let (a, b) = (pool.take(), pool.take());
+    assert!(!a.is_empty() && !b.is_empty() && pool.take().is_empty());
+
+    // The last waiter gone (let in, or its client went away): nothing more is kept.
+    drop(waiting);
+    pool.give(a);
+    assert!(pool.take().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_distinct_argon2id_users_is_let_in_on_passed_on_memory() {
+    let users: Vec<(String, String)> = (0..12)
+        .map(|i| (format!("node{i}"), format!("secret {i}")))
+        .collect();
+    let text: String = users
+        .iter()
+        .map(|(user, password)| {
+            let hash = StoredHash::new_argon2id(password.as_bytes()).expect("hash");
+            format!("{user}:{}\n", hash.encode())
+        })
+        .collect();
+    let auth = Arc::new(Authenticator::new(
+        Some(PasswordFile::parse(&text).expect("parse")),
+        false,
+    ));
+    let checks: Vec<_> = users
+        .iter()
+        .cycle()
+        .take(users.len() * 2)
+        .enumerate()
+        .map(|(i, (user, password))| {
+            let (auth, user) = (auth.clone(), user.clone());
+            // Every other one wrong, so memory passes between right and wrong passwords.
+            let password = if i % 2 == 0 {
+                password.clone()
+            } else {
+                format!("{password}!")
+            };
+            tokio::spawn(async move {
+                let got = auth.check(Some(&user), Some(password.as_bytes())).await;
+                (i, user, got)
+            })
+        })
+        .collect();
+    for check in checks {
+        let (i, user, got) = check.await.expect("join");
+        if i % 2 == 0 {
+            assert_eq!(got, accepted(&user));
+        } else {
+            assert_eq!(
+                got,
+                AuthOutcome::BadCredentials,
+                "{user} with a wrong password"
+            );
+        }
+    }
+}
+
 /// On a single-threaded runtime, other tasks keep running while verifications are in flight,
 /// and no more verifications run at once than there are cores.
 #[test]

@@ -93,6 +93,30 @@ fn libargon2_hashes_verify_with_their_own_parameters() {
 }
 
 #[test]
+fn argon2id_memory_left_by_other_verifications_changes_no_answer() {
+    let hearth = StoredHash::new_argon2id(b"s3cret").expect("hash");
+    let libargon2: Vec<StoredHash> = LIBARGON2
+        .iter()
+        .map(|text| StoredHash::parse(text).expect("parse"))
+        .collect();
+    let mut memory = Argon2Memory::new();
+    // Hearth's 8 MiB first, then 4 MiB ones in a prefix of it, wrong passwords in between.
+    for _ in 0..2 {
+        assert!(hearth.verify_in(b"s3cret", &mut memory));
+        assert!(!hearth.verify_in(b"s3cret!", &mut memory));
+        for stored in &libargon2 {
+            assert!(!stored.verify_in(b"correct horse!", &mut memory));
+            assert!(stored.verify_in(b"correct horse", &mut memory));
+        }
+    }
+    assert_eq!(
+        memory.len(),
+        ARGON2_M_KIB as usize,
+        "grown once, to the largest"
+    );
+}
+
+#[test]
 fn new_hashes_are_argon2id_with_hearths_parameters_and_a_random_salt() {
     let a = StoredHash::new_argon2id(b"s3cret").expect("hash");
     let b = StoredHash::new_argon2id(b"s3cret").expect("hash");

@@ -46,6 +46,13 @@ pub struct Listener {
 }
 
 impl Listener {
+    pub fn tcp() -> Self {
+        Listener {
+            transport: Transport::Tcp,
+            cert_and_key: None,
+        }
+    }
+
     fn files(&self) -> Result<Option<(&Path, &Path)>> {
         match (&self.cert_and_key, self.transport.uses_tls()) {
             (Some((cert, key)), true) => Ok(Some((cert, key))),
@@ -106,17 +113,30 @@ pub fn free_port() -> Result<u16> {
         .port())
 }
 
-/// Starts `kind` with `listener` on a free port and waits until it accepts TCP connections.
+/// Starts `kind` with `listener` on a free port, letting every client in, and waits until it
+/// accepts TCP connections.
 pub async fn start(
     kind: &BrokerKind,
     listener: &Listener,
     dir: &Path,
     startup: Duration,
 ) -> Result<RunningBroker> {
+    start_with(kind, listener, dir, startup, None).await
+}
+
+/// Starts `kind` like [`start`]; with `password_file`, only the users in it get in (Mosquitto
+/// with `allow_anonymous false`, Hearth with `password_file`, which refuses anonymous clients).
+pub async fn start_with(
+    kind: &BrokerKind,
+    listener: &Listener,
+    dir: &Path,
+    startup: Duration,
+    password_file: Option<&Path>,
+) -> Result<RunningBroker> {
     let port = free_port()?;
     let name = kind.name();
     let log_path = dir.join(format!("{name}.log"));
-    let mut command = command(kind, listener, dir, port)?;
+    let mut command = command(kind, listener, dir, port, password_file)?;
     let log =
         File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
     let log_err = log.try_clone().context("duplicating log handle")?;
@@ -140,7 +160,13 @@ pub async fn start(
     Ok(broker)
 }
 
-fn command(kind: &BrokerKind, listener: &Listener, dir: &Path, port: u16) -> Result<Command> {
+fn command(
+    kind: &BrokerKind,
+    listener: &Listener,
+    dir: &Path,
+    port: u16,
+    password_file: Option<&Path>,
+) -> Result<Command> {
     let files = listener.files()?;
     Ok(match kind {
         BrokerKind::Mosquitto(bin) => {
@@ -165,11 +191,15 @@ fn command(kind: &BrokerKind, listener: &Listener, dir: &Path, port: u16) -> Res
                     key.display()
                 ));
             }
+            let auth = match password_file {
+                Some(path) => format!("allow_anonymous false\npassword_file {}\n", path.display()),
+                None => "allow_anonymous true\n".to_string(),
+            };
             let text = format!(
                 "{spare}\
                  listener {port} 127.0.0.1\n\
                  {served}\
-                 allow_anonymous true\n\
+                 {auth}\
                  persistence false\n\
                  max_inflight_messages {MOSQUITTO_MAX_INFLIGHT}\n\
                  max_queued_messages {MOSQUITTO_MAX_QUEUED}\n\
@@ -196,9 +226,12 @@ fn command(kind: &BrokerKind, listener: &Listener, dir: &Path, port: u16) -> Res
         BrokerKind::Hearth(bin) => {
             let conf = dir.join("hearth.toml");
             // The same window and queue as Mosquitto gets, so neither is held back by a limit.
+            let password = password_file
+                .map(|path| format!("password_file = {:?}\n", path.display().to_string()))
+                .unwrap_or_default();
             let mut text = format!(
                 "[broker]\nmax_inflight = {MOSQUITTO_MAX_INFLIGHT}\n\
-                 max_queued_messages = {MOSQUITTO_MAX_QUEUED}\n\n\
+                 max_queued_messages = {MOSQUITTO_MAX_QUEUED}\n{password}\n\
                  [[broker.listener]]\nkind = \"{}\"\naddress = \"127.0.0.1:{port}\"\n",
                 listener.transport.word()
             );
@@ -245,6 +278,13 @@ fn log_tail(path: &Path) -> String {
 /// First line of `mosquitto -h`, which names the version.
 pub fn mosquitto_version(bin: &Path) -> Option<String> {
     let out = Command::new(bin).arg("-h").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines().next().map(|l| l.trim().to_string())
+}
+
+/// What `hearth --version` prints (`hearth 0.1.0`).
+pub fn hearth_version(bin: &Path) -> Option<String> {
+    let out = Command::new(bin).arg("--version").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.lines().next().map(|l| l.trim().to_string())
 }

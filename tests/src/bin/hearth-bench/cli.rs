@@ -29,6 +29,11 @@ pub enum Command {
     RuleLatency(RuleLatencyArgs),
     /// Resident memory per idle connected client, for Mosquitto and Hearth, over tcp and tls.
     IdleRss(IdleRssArgs),
+    /// CONNECTs per second with password checks, Mosquitto and Hearth started in turn.
+    ConnectRate(ConnectRateArgs),
+    /// Nodes with passwords reconnecting all at once while a client's QoS 1 messages flow,
+    /// Mosquitto and Hearth started in turn.
+    Storm(StormArgs),
     /// Print the gateway configuration `rule-latency` expects, with N filler rules.
     RuleConfig {
         #[arg(long, default_value_t = 10_000)]
@@ -147,6 +152,72 @@ pub struct CompareArgs {
     pub load: LoadArgs,
 }
 
+/// The brokers `connect-rate` and `storm` start, and the tool that writes Mosquitto's
+/// password file.
+#[derive(Args, Debug)]
+pub struct AuthBrokerArgs {
+    /// Hearth gateway binary; started as `PATH run --config FILE`.
+    #[arg(long)]
+    pub hearth_bin: PathBuf,
+    #[arg(long, default_value = "/usr/sbin/mosquitto")]
+    pub mosquitto_bin: PathBuf,
+    /// Writes the `$7$` password file both brokers read.
+    #[arg(long, default_value = "/usr/bin/mosquitto_passwd")]
+    pub mosquitto_passwd: PathBuf,
+    /// Seconds to wait for a started broker to accept TCP connections.
+    #[arg(long, default_value_t = 10)]
+    pub startup_timeout: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectRateArgs {
+    #[command(flatten)]
+    pub brokers: AuthBrokerArgs,
+    /// CONNECTs per case and round (and distinct users in the password files).
+    #[arg(long, default_value_t = 200)]
+    pub clients: usize,
+    /// Connections in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Times each case runs on each broker, each time on a freshly started broker.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Seconds one CONNECT may take before it counts as failed.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Tokio worker threads for the clients.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Also print the tables as markdown.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StormArgs {
+    #[command(flatten)]
+    pub brokers: AuthBrokerArgs,
+    /// Nodes, each its own user, reconnecting at once.
+    #[arg(long, default_value_t = 100)]
+    pub nodes: usize,
+    /// QoS 1 messages per second the monitor publishes throughout.
+    #[arg(long, default_value_t = 200)]
+    pub rate: u64,
+    /// Milliseconds of monitor traffic counted for each storm (from its start, or until its
+    /// end if it lasts longer), and for the quiet period before the first.
+    #[arg(long, default_value_t = 1000)]
+    pub window_ms: u64,
+    /// Seconds a storm may take before the nodes still waiting count as failed.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Tokio worker threads for nodes and monitor.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Also print the tables as markdown.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
 #[derive(Args, Debug)]
 pub struct IdleRssArgs {
     /// Hearth gateway binary; started as `PATH run --config FILE`.
@@ -263,4 +334,37 @@ pub enum ScenarioSel {
     Qos0,
     Qos1,
     Fanout,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn connect_rate_defaults() {
+        let cli = Cli::try_parse_from(["hearth-bench", "connect-rate", "--hearth-bin", "h"])
+            .expect("parses");
+        let Command::ConnectRate(args) = cli.command else {
+            panic!("not connect-rate");
+        };
+        assert_eq!((args.clients, args.concurrency, args.rounds), (200, 8, 3));
+        assert_eq!(
+            args.brokers.mosquitto_bin.to_str(),
+            Some("/usr/sbin/mosquitto")
+        );
+    }
+
+    #[test]
+    fn storm_needs_hearth_bin() {
+        assert!(Cli::try_parse_from(["hearth-bench", "storm"]).is_err());
+        let cli =
+            Cli::try_parse_from(["hearth-bench", "storm", "--hearth-bin", "h", "--nodes", "5"])
+                .expect("parses");
+        let Command::Storm(args) = cli.command else {
+            panic!("not storm");
+        };
+        assert_eq!((args.nodes, args.rate), (5, 200));
+    }
 }

@@ -228,7 +228,7 @@ async fn drive(
 
 /// Runs `work` unless Ctrl-C or SIGTERM comes first; either way the
 /// future is dropped, and with it any broker child it owns.
-async fn interruptible<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+pub(crate) async fn interruptible<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing SIGTERM handler")?;
     tokio::select! {
@@ -293,7 +293,7 @@ fn print_tables(rows: &[ScenarioResult], markdown: bool) {
 }
 
 /// Short id unique to this process, used in topics, client ids and file names.
-fn run_id() -> String {
+pub(crate) fn run_id() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());

@@ -17,6 +17,33 @@ pub fn seconds_of(pid: u32) -> Option<f64> {
     seconds(Some(pid))
 }
 
+/// CPU seconds of `pid` (this process for `None`) to the nanosecond: the sum over its
+/// threads of the first field of `/proc/PID/task/TID/schedstat`. Threads that have exited
+/// are not counted, so take it over a stretch in which none do (a broker's threads live on).
+/// Falls back to [`seconds`] where schedstat is unavailable.
+pub fn precise_seconds(pid: Option<u32>) -> Option<f64> {
+    let dir = match pid {
+        Some(pid) => format!("/proc/{pid}/task"),
+        None => "/proc/self/task".to_string(),
+    };
+    let sum = || -> Option<u64> {
+        let mut ns = 0u64;
+        for task in std::fs::read_dir(&dir).ok()? {
+            let path = task.ok()?.path().join("schedstat");
+            // A thread may exit between the listing and the read.
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            ns += text.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+        Some(ns)
+    };
+    match sum() {
+        Some(ns) if ns > 0 => Some(ns as f64 / 1e9),
+        _ => seconds(pid),
+    }
+}
+
 /// Fields 14 and 15 (utime, stime) in clock ticks; the command name in
 /// field 2 may contain spaces, so fields are counted after its ')'.
 fn parse_stat(stat: &str) -> Option<f64> {

@@ -4,26 +4,32 @@
 //! Mosquitto, an embedded rumqttd and optionally Hearth one after the other
 //! and drives each, `serve-rumqttd` is the embedded peer broker itself. `--transport` picks
 //! TCP, WebSocket, TLS or WebSocket over TLS. `idle-rss` measures the memory a connected,
-//! idle client costs each broker.
+//! idle client costs each broker; `connect-rate` and `storm` start Mosquitto and Hearth in
+//! turn with password files and time CONNECTs.
 
 mod brokers;
 mod cli;
 mod clock;
 mod compare;
 mod conn;
+mod connect_rate;
 mod cpu;
 #[cfg(feature = "rumqttd")]
 mod embedded;
 mod idle_rss;
 mod latency;
 mod machine;
+mod monitor;
+mod passwords;
 mod payload;
 mod publisher;
+mod raw_conn;
 mod rss;
 mod rule_latency;
 mod scenario;
 mod sensor_latency;
 mod stats;
+mod storm;
 mod subscriber;
 mod table;
 mod tls;
@@ -51,6 +57,8 @@ fn main() -> Result<()> {
         Command::IdleRss(args) => runtime(2)?.block_on(idle_rss::run(args)),
         Command::SensorLatency(args) => runtime(1)?.block_on(sensor_latency::run(args)),
         Command::RuleLatency(args) => runtime(1)?.block_on(rule_latency::run(args)),
+        Command::ConnectRate(args) => runtime(args.threads)?.block_on(connect_rate::run(args)),
+        Command::Storm(args) => runtime(args.threads)?.block_on(storm::run(args)),
         Command::RuleConfig { filler, rooms } => {
             print!("{}", rule_latency::config(filler, rooms));
             Ok(())

@@ -21,10 +21,32 @@ impl Table {
         }
     }
 
-    /// Adds a footnote and returns its marker, ` [n]`, for a cell to end with.
+    /// Adds a footnote (once, however many cells refer to it) and returns its marker,
+    /// ` [n]`, for a cell to end with.
     pub fn note(&mut self, note: String) -> String {
-        self.notes.push(note);
-        format!(" [{}]", self.notes.len())
+        let n = match self.notes.iter().position(|seen| *seen == note) {
+            Some(i) => i + 1,
+            None => {
+                self.notes.push(note);
+                self.notes.len()
+            }
+        };
+        format!(" [{n}]")
+    }
+
+    /// Adds a row; each of `notes` is referred to from the row's last text cell. Missing
+    /// cells are left empty, extra ones dropped.
+    pub fn row(&mut self, mut cells: Vec<String>, notes: &[String]) {
+        cells.resize(self.headers.len(), String::new());
+        if let Some(at) = self.text_columns.checked_sub(1) {
+            for note in notes {
+                let marker = self.note(note.clone());
+                if let Some(cell) = cells.get_mut(at) {
+                    cell.push_str(&marker);
+                }
+            }
+        }
+        self.rows.push(cells);
     }
 
     fn widths(&self) -> Vec<usize> {
@@ -142,6 +164,24 @@ pub fn scenarios(rows: &[ScenarioResult]) -> Table {
     table
 }
 
+/// A count per second, or `-`.
+pub fn rate(v: Option<f64>) -> String {
+    v.map_or("-".to_string(), |v| format!("{v:.0}"))
+}
+
+/// Milliseconds with `decimals` places, or `-`.
+pub fn ms(v: Option<f64>, decimals: usize) -> String {
+    v.map_or("-".to_string(), |v| format!("{v:.decimals$}"))
+}
+
+/// `hearth / mosquitto` as `0.00x`, or `n/a` when either is missing or the divisor is zero.
+pub fn ratio(hearth: Option<f64>, mosquitto: Option<f64>) -> String {
+    match (hearth, mosquitto) {
+        (Some(h), Some(m)) if m > 0.0 => format!("{:.2}x", h / m),
+        _ => "n/a".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +200,26 @@ mod tests {
         let md = table.markdown();
         assert!(md.starts_with("| broker | scenario |"));
         assert!(md.contains("| mosquitto | QoS0 1->1 [1] | 10 | 9 | 1 | 0 | - | - | - |"));
+    }
+
+    #[test]
+    fn notes_are_numbered_once_and_numbers_right_aligned() {
+        let mut table = Table::new(&["broker", "case", "n/s"], 2);
+        let note = "cannot read argon2id".to_string();
+        table.row(
+            vec!["mosquitto".into(), "a".into(), "-".into()],
+            std::slice::from_ref(&note),
+        );
+        table.row(vec!["hearth".into(), "b".into(), "150".into()], &[note]);
+        let plain = table.plain();
+        assert!(plain.contains("a [1]"), "{plain}");
+        assert!(plain.contains("b [1]"), "{plain}");
+        assert_eq!(plain.matches("[1] cannot read argon2id").count(), 1);
+        assert!(plain.contains("hearth     b [1]  150"), "{plain}");
+        let md = table.markdown();
+        assert!(md.starts_with("| broker | case | n/s |\n| --- | --- | ---: |\n"));
+        assert_eq!(ratio(Some(3.0), Some(2.0)), "1.50x");
+        assert_eq!(ratio(Some(3.0), None), "n/a");
     }
 
     #[test]
