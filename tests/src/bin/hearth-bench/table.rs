@@ -228,7 +228,7 @@ mod tests {
         table.rows.push(vec!["a".into(), "1".into()]);
         table.rows.push(vec!["bbb".into(), "100".into()]);
         let text = table.plain();
-        assert!(text.contains("a      1\n"), "{text}");
-        assert!(text.contains("bbb  100\n"), "{text}");
+        assert!(text.contains("\na       1\n"), "{text}");
+        assert!(text.contains("\nbbb   100\n"), "{text}");
     }
 }
