@@ -74,7 +74,7 @@ const CASES: [Case; 4] = [
     },
 ];
 
-const MOSQUITTO_ARGON2ID: &str = "Mosquitto 2.0 cannot read argon2id hashes (2.1 can): Hearth only";
+const MOSQUITTO_ARGON2ID: &str = "Mosquitto 2.0.11 cannot read argon2id hashes: Hearth only";
 
 /// One case on one freshly started broker.
 struct Round {
