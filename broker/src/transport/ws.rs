@@ -4,22 +4,20 @@
 //! The upgrade request is read and answered here rather than by tungstenite's `accept_hdr`,
 //! because tungstenite answers a request that is not an upgrade (a browser opening
 //! `http://pi:8080/mqtt`) with a bare close; here it gets a 400 or 404 that says what to do.
-//! tungstenite still validates the upgrade headers and computes the accept key.
+//! tungstenite still validates the upgrade headers and computes the accept key. After the
+//! upgrade, frames are read and written here (`ws/frame.rs`): every MQTT byte crosses the
+//! WebSocket layer with one copy and no allocation, which a general WebSocket library's
+//! message per frame does not allow.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use bytes::{Buf, Bytes, BytesMut};
-use futures_util::{Sink, Stream};
+use bytes::{Buf, BytesMut};
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio_tungstenite::tungstenite::handshake::server::create_response;
 use tokio_tungstenite::tungstenite::http::{self, header};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::WebSocketStream;
 
 use super::sniff::{self, Arrival};
 
@@ -36,8 +34,6 @@ const MAX_HEADERS: usize = 64;
 /// Room above the broker's max packet size in one message: a client may pack a maximum-size
 /// PUBLISH with a few small packets into one frame.
 const MESSAGE_SLACK: usize = 64 * 1024;
-/// tungstenite allocates its read buffer up front; 4 kB keeps idle connections small.
-const READ_BUFFER: usize = 4 * 1024;
 
 /// Why an upgrade was refused. Where an HTTP answer was sent, the message says which.
 #[derive(Debug, Error)]
@@ -151,20 +147,17 @@ where
     stream.write_all(head.as_bytes()).await?;
     stream.flush().await?;
 
-    let limit = max_packet_size.saturating_add(MESSAGE_SLACK);
-    let config = WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
-        // Each write is already a whole batch of packets: send it at once.
-        .write_buffer_size(0)
-        .max_message_size(Some(limit))
-        .max_frame_size(Some(limit));
-    let inner =
-        WebSocketStream::from_partially_read(stream, tail, Role::Server, Some(config)).await;
     Ok(WsStream {
-        inner,
-        pending: Bytes::new(),
-        failed: None,
+        inner: stream,
+        received: BytesMut::from(&tail[..]),
+        frame: None,
+        in_message: false,
+        message_len: 0,
+        max_message: max_packet_size.saturating_add(MESSAGE_SLACK),
+        outgoing: Vec::new(),
+        close_sent: false,
         eof: false,
+        failed: None,
         subprotocol: subprotocol.canonical,
     })
 }
@@ -281,21 +274,44 @@ async fn refuse<S: AsyncWrite + Unpin>(stream: &mut S, status: u16, reason: &str
 
 /// An accepted MQTT-over-WebSocket connection as a byte stream.
 ///
-/// Reads yield the payloads of binary messages back to back, so a packet may span messages
-/// and a message may hold several packets. Pings are answered while reading, even if the
-/// broker writes nothing; a Close ends the stream (EOF) after it is answered; a text message
-/// is an error (MQTT-6.0.0-1) and closes the WebSocket with code 1003. Each write is sent as
-/// one binary message; as with TLS, call `flush` after a batch so nothing stays buffered when
-/// the socket is momentarily full.
+/// Reads yield the payloads of binary messages back to back, so a packet may span frames and
+/// messages and a message may hold several packets; every frame that has arrived is read at
+/// once. Payloads are unmasked in place in the receive buffer and copied out once, with no
+/// allocation per frame. Pings are answered while reading, even if the broker writes nothing;
+/// a Close ends the stream (EOF) after it is answered; a text message is an error
+/// (MQTT-6.0.0-1) and closes the WebSocket with code 1003, a frame no server may accept with
+/// 1002. Each write is sent as one binary frame; as with TLS, call `flush` after a batch.
 pub struct WsStream<S> {
-    inner: WebSocketStream<S>,
-    /// The rest of the last binary message, not yet read.
-    pending: Bytes,
+    inner: S,
+    /// Bytes from the client not yet taken apart: frame headers and masked payloads.
+    received: BytesMut,
+    /// The data frame being read: its masking key, and its payload bytes read and left.
+    frame: Option<DataFrame>,
+    /// Within a fragmented binary message: the next data frame must be a continuation.
+    in_message: bool,
+    message_len: u64,
+    max_message: usize,
+    /// Frames to send (a batch of packets, a Pong, a Close), written before anything else.
+    outgoing: Vec<u8>,
+    close_sent: bool,
+    /// The client's Close arrived: the stream ends once its data is read.
+    eof: bool,
     /// A failure met after some bytes were read, returned by the next read.
     failed: Option<io::Error>,
-    eof: bool,
     subprotocol: &'static str,
 }
+
+#[derive(Debug, Clone, Copy)]
+struct DataFrame {
+    mask: [u8; 4],
+    read: u64,
+    left: u64,
+}
+
+/// A write buffer beyond this is sent before more is taken.
+const OUTGOING_HIGH_WATER: usize = 64 * 1024;
+/// Room made in the receive buffer before each read from the socket.
+const READ_CHUNK: usize = 4 * 1024;
 
 impl<S> WsStream<S> {
     /// The negotiated subprotocol (`mqtt`, `mqttv3.1` or `mqttv3`).
@@ -304,35 +320,145 @@ impl<S> WsStream<S> {
     }
 
     /// The stream under the WebSocket (for a `wss` listener, the TLS stream).
-    pub fn get_ref(&self) -> &S
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        self.inner.get_ref()
+    pub fn get_ref(&self) -> &S {
+        &self.inner
     }
 }
 
+/// What taking the next frame header apart led to.
+enum Step {
+    /// Go on reading frames or data.
+    Continue,
+    /// Not enough bytes for the next header or control frame: read from the socket.
+    NeedBytes,
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
-    /// MQTT-6.0.0-1: a text message closes the connection. Best effort: the error that
-    /// follows ends the connection whether or not the Close frame got out.
-    fn refuse_text(&mut self, cx: &mut Context<'_>) {
-        let close = CloseFrame {
-            code: CloseCode::Unsupported,
-            reason: "MQTT over WebSocket uses binary messages".into(),
-        };
-        if Pin::new(&mut self.inner)
-            .start_send(Message::Close(Some(close)))
-            .is_ok()
-        {
-            let _ = Pin::new(&mut self.inner).poll_flush(cx);
+    /// Queues a Close with `code` (once) and tries to send it; the error that follows ends
+    /// the connection whether or not it got out.
+    fn close_with(&mut self, cx: &mut Context<'_>, code: u16, reason: &str) {
+        if !self.close_sent {
+            frame::put_close(&mut self.outgoing, code, reason);
+            self.close_sent = true;
         }
-        self.eof = true;
+        let _ = self.poll_send_outgoing(cx);
+    }
+
+    /// Closes with `code` and fails the read with `why`.
+    fn fail_closing(
+        &mut self,
+        cx: &mut Context<'_>,
+        code: u16,
+        why: String,
+    ) -> Result<Step, io::Error> {
+        self.close_with(cx, code, "");
+        Err(io::Error::new(io::ErrorKind::InvalidData, why))
+    }
+
+    /// Writes what is queued in `outgoing` and flushes it; Ready once all of it is out.
+    fn poll_send_outgoing(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.outgoing.is_empty() {
+            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.outgoing))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.outgoing.drain(..n);
+        }
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    /// Takes apart the frame header at the start of `received`, answering control frames.
+    fn next_frame(&mut self, cx: &mut Context<'_>) -> Result<Step, io::Error> {
+        let header = match frame::parse_header(&self.received) {
+            Ok(Some(header)) => header,
+            Ok(None) => return Ok(Step::NeedBytes),
+            Err(e) => {
+                self.close_with(cx, frame::CLOSE_PROTOCOL_ERROR, "protocol error");
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string()));
+            }
+        };
+        if header.is_control() {
+            // Whole control frames only: they are at most 125 bytes.
+            let total = header.len + header.payload_len as usize;
+            if self.received.len() < total {
+                return Ok(Step::NeedBytes);
+            }
+            let mut control = self.received.split_to(total);
+            control.advance(header.len);
+            frame::unmask(&mut control, header.mask, 0);
+            match header.opcode {
+                frame::OP_PING => {
+                    frame::put_header(&mut self.outgoing, frame::OP_PONG, control.len());
+                    self.outgoing.extend_from_slice(&control);
+                    // Best effort now; whatever is left goes out with the next write.
+                    let _ = self.poll_send_outgoing(cx);
+                }
+                frame::OP_CLOSE => {
+                    if !self.close_sent {
+                        // Echo the client's code, as RFC 6455 section 5.5.1 suggests.
+                        let code = control
+                            .get(..2)
+                            .map_or(frame::CLOSE_NORMAL, |c| u16::from_be_bytes([c[0], c[1]]));
+                        frame::put_close(&mut self.outgoing, code, "");
+                        self.close_sent = true;
+                        let _ = self.poll_send_outgoing(cx);
+                    }
+                    self.eof = true;
+                }
+                _ => {} // Pong: nothing to do.
+            }
+            return Ok(Step::Continue);
+        }
+        match header.opcode {
+            frame::OP_TEXT => {
+                return self.fail_closing(
+                    cx,
+                    frame::CLOSE_UNSUPPORTED_DATA,
+                    "the client sent a WebSocket text message; MQTT over WebSocket uses \
+                     binary messages only (MQTT-6.0.0-1)"
+                        .into(),
+                );
+            }
+            frame::OP_BINARY if self.in_message => {
+                return self.fail_closing(
+                    cx,
+                    frame::CLOSE_PROTOCOL_ERROR,
+                    "a new WebSocket message began before the last one ended".into(),
+                );
+            }
+            frame::OP_CONTINUATION if !self.in_message => {
+                return self.fail_closing(
+                    cx,
+                    frame::CLOSE_PROTOCOL_ERROR,
+                    "a WebSocket continuation frame with no message to continue".into(),
+                );
+            }
+            frame::OP_BINARY => self.message_len = 0,
+            _ => {}
+        }
+        self.message_len += header.payload_len;
+        if self.message_len > self.max_message as u64 {
+            return self.fail_closing(
+                cx,
+                frame::CLOSE_TOO_BIG,
+                format!(
+                    "WebSocket message too large: {} bytes or more, at most {}",
+                    self.message_len, self.max_message
+                ),
+            );
+        }
+        self.in_message = !header.fin;
+        self.received.advance(header.len);
+        self.frame = Some(DataFrame {
+            mask: header.mask,
+            read: 0,
+            left: header.payload_len,
+        });
+        Ok(Step::Continue)
     }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsStream<S> {
-    /// Fills `buf` with as many messages as have arrived, not just one: clients send one
-    /// message per packet, and a read per packet would cost the reader a wake-up each.
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -343,55 +469,57 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsStream<S> {
             return Poll::Ready(Err(e));
         }
         let mut filled = false;
-        loop {
-            if !this.pending.is_empty() {
-                let n = this.pending.len().min(buf.remaining());
-                buf.put_slice(&this.pending[..n]);
-                this.pending.advance(n);
-                filled = true;
-                if buf.remaining() == 0 {
-                    return Poll::Ready(Ok(()));
+        let failure = loop {
+            // Payload of the data frame being read, as far as it has arrived.
+            if let Some(frame) = &mut this.frame {
+                if frame.left == 0 {
+                    this.frame = None;
+                    continue;
                 }
-                continue;
+                let n = (frame.left.min(this.received.len() as u64) as usize).min(buf.remaining());
+                if n > 0 {
+                    let mut payload = this.received.split_to(n);
+                    frame::unmask(&mut payload, frame.mask, frame.read);
+                    buf.put_slice(&payload);
+                    frame.read += n as u64;
+                    frame.left -= n as u64;
+                    filled = true;
+                    if buf.remaining() == 0 {
+                        return Poll::Ready(Ok(()));
+                    }
+                    continue;
+                }
+            } else if !this.eof {
+                match this.next_frame(cx) {
+                    Ok(Step::Continue) => continue,
+                    Ok(Step::NeedBytes) => {}
+                    Err(e) => break e,
+                }
             }
             if this.eof {
                 return Poll::Ready(Ok(()));
             }
-            let next = match Pin::new(&mut this.inner).poll_next(cx) {
-                Poll::Ready(next) => next,
+            // More bytes from the socket.
+            this.received.reserve(READ_CHUNK);
+            match tokio_util::io::poll_read_buf(Pin::new(&mut this.inner), cx, &mut this.received) {
                 Poll::Pending if filled => return Poll::Ready(Ok(())),
                 Poll::Pending => return Poll::Pending,
-            };
-            let failure = match next {
-                Some(Ok(Message::Binary(data))) => {
-                    this.pending = data;
-                    continue;
-                }
-                // tungstenite queues the Pong (or the Close reply) and sends it at the start
-                // of the next read, which the loop does right away.
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => continue,
-                Some(Ok(Message::Frame(_))) => continue,
-                None => {
-                    this.eof = true;
-                    continue;
-                }
-                Some(Ok(Message::Text(_))) => {
-                    this.refuse_text(cx);
-                    io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "the client sent a WebSocket text message; MQTT over WebSocket uses \
-                         binary messages only (MQTT-6.0.0-1)",
+                Poll::Ready(Ok(0)) => {
+                    break io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the WebSocket client went away without a Close frame",
                     )
                 }
-                Some(Err(e)) => to_io(e),
-            };
-            // What was read before the failure is still the client's: deliver it first.
-            if filled {
-                this.failed = Some(failure);
-                return Poll::Ready(Ok(()));
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => break e,
             }
-            return Poll::Ready(Err(failure));
+        };
+        // What was read before the failure is still the client's: deliver it first.
+        if filled {
+            this.failed = Some(failure);
+            return Poll::Ready(Ok(()));
         }
+        Poll::Ready(Err(failure))
     }
 }
 
@@ -399,46 +527,44 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WsStream<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &[u8],
+        data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
+        if data.is_empty() {
             return Poll::Ready(Ok(0));
         }
         let this = self.get_mut();
-        ready!(Pin::new(&mut this.inner).poll_ready(cx)).map_err(to_io)?;
-        Pin::new(&mut this.inner)
-            .start_send(Message::Binary(Bytes::copy_from_slice(buf)))
-            .map_err(to_io)?;
-        Poll::Ready(Ok(buf.len()))
+        if this.close_sent {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the WebSocket is closed",
+            )));
+        }
+        if this.outgoing.len() >= OUTGOING_HIGH_WATER {
+            ready!(this.poll_send_outgoing(cx))?;
+        }
+        frame::put_header(&mut this.outgoing, frame::OP_BINARY, data.len());
+        this.outgoing.extend_from_slice(data);
+        Poll::Ready(Ok(data.len()))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner)
-            .poll_flush(cx)
-            .map_err(to_io)
+        self.get_mut().poll_send_outgoing(cx)
     }
 
-    /// Sends a Close frame, then shuts the underlying stream down (TLS close_notify, TCP FIN).
+    /// Sends a Close frame (unless one went already), then shuts the underlying stream down
+    /// (TLS close_notify, TCP FIN).
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        ready!(Pin::new(&mut this.inner).poll_close(cx)).map_err(to_io)?;
-        Pin::new(this.inner.get_mut()).poll_shutdown(cx)
+        if !this.close_sent {
+            frame::put_close(&mut this.outgoing, frame::CLOSE_NORMAL, "");
+            this.close_sent = true;
+        }
+        ready!(this.poll_send_outgoing(cx))?;
+        Pin::new(&mut this.inner).poll_shutdown(cx)
     }
 }
 
-fn to_io(e: tungstenite::Error) -> io::Error {
-    match e {
-        tungstenite::Error::Io(e) => e,
-        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
-            io::Error::new(io::ErrorKind::NotConnected, "the WebSocket is closed")
-        }
-        tungstenite::Error::Capacity(e) => io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("WebSocket message too large: {e}"),
-        ),
-        other => io::Error::new(io::ErrorKind::InvalidData, format!("WebSocket: {other}")),
-    }
-}
+mod frame;
 
 #[cfg(test)]
 mod tests;

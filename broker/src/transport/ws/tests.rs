@@ -7,6 +7,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::{client_async, WebSocketStream};
 
 use super::*;
+use bytes::Bytes;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
 
 /// CONNECT for MQTT 3.1.1, client id "a".
 const CONNECT: &[u8] = b"\x10\x0d\x00\x04MQTT\x04\x02\x00\x3c\x00\x01a";
@@ -454,4 +457,90 @@ async fn accept_runs_on_its_own_task() {
     let mut got = [0; 2];
     server.read_exact(&mut got).await.unwrap();
     assert_eq!(got, PINGREQ);
+}
+
+#[tokio::test]
+async fn a_large_message_arrives_whole() {
+    let (mut client, _, mut server) = connect("mqtt").await;
+    // Beyond 65,535 bytes: the 64-bit length form, and more than the pipe holds at once.
+    let big: Vec<u8> = (0..66_000u32).map(|i| (i % 251) as u8).collect();
+    let sent = big.clone();
+    let send = tokio::spawn(async move { client.send(Message::binary(sent)).await });
+    let mut got = vec![0; big.len()];
+    server.read_exact(&mut got).await.unwrap();
+    assert_eq!(got, big);
+    send.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_large_write_is_one_binary_frame() {
+    let (mut client, _, mut server) = connect("mqtt").await;
+    let big = vec![0x30u8; 70_000];
+    let sent = big.clone();
+    let write = tokio::spawn(async move {
+        server.write_all(&sent).await.unwrap();
+        server.flush().await.unwrap();
+        server
+    });
+    match client.next().await.unwrap().unwrap() {
+        Message::Binary(payload) => assert_eq!(payload.len(), big.len()),
+        other => panic!("expected a binary message, got {other:?}"),
+    }
+    write.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_ping_between_fragments_is_answered_and_the_message_goes_on() {
+    let (mut client, _, mut server) = connect("mqtt").await;
+    let first = Frame::message(CONNECT[..4].to_vec(), OpCode::Data(Data::Binary), false);
+    let rest = Frame::message(CONNECT[4..].to_vec(), OpCode::Data(Data::Continue), true);
+    client.send(Message::Frame(first)).await.unwrap();
+    client
+        .send(Message::Ping(Bytes::from_static(b"p")))
+        .await
+        .unwrap();
+    client.send(Message::Frame(rest)).await.unwrap();
+    let mut got = vec![0; CONNECT.len()];
+    server.read_exact(&mut got).await.unwrap();
+    assert_eq!(got, CONNECT);
+    match client.next().await.unwrap().unwrap() {
+        Message::Pong(payload) => assert_eq!(&payload[..], b"p"),
+        other => panic!("expected a pong, got {other:?}"),
+    }
+}
+
+/// Sends `raw` bytes as they are, under the client's WebSocket, and expects the server to
+/// fail the read and close with 1002.
+async fn expect_protocol_error(raw: &[u8]) {
+    let (mut client, _, mut server) = connect("mqtt").await;
+    client.get_mut().write_all(raw).await.unwrap();
+    let mut buf = [0; 16];
+    // Payload read before the bad frame is delivered first.
+    let err = loop {
+        match server.read(&mut buf).await {
+            Ok(n) => assert!(n > 0, "end of stream instead of an error"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+    match client.next().await.unwrap() {
+        Ok(Message::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::Protocol),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_unmasked_frame_closes_with_1002() {
+    expect_protocol_error(&[0x82, 0x02, 0xc0, 0x00]).await;
+}
+
+#[tokio::test]
+async fn a_continuation_without_a_message_closes_with_1002() {
+    expect_protocol_error(&[0x80, 0x82, 0, 0, 0, 0, 0xc0, 0x00]).await;
+}
+
+#[tokio::test]
+async fn a_new_message_inside_a_fragmented_one_closes_with_1002() {
+    // A binary frame without FIN, then another binary frame instead of a continuation.
+    expect_protocol_error(&[0x02, 0x81, 0, 0, 0, 0, 0xc0, 0x82, 0x81, 0, 0, 0, 0, 0x00]).await;
 }
