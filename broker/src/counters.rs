@@ -42,4 +42,28 @@ impl Counters {
     pub(crate) fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }
+
+    /// Every counter by a stable name: all are totals since the store was made, kept across
+    /// restarts by the store.
+    pub(crate) fn totals(&self) -> [(&'static str, &AtomicU64); 17] {
+        [
+            ("bytes_received", &self.bytes_received),
+            ("bytes_sent", &self.bytes_sent),
+            ("packets_received", &self.packets_received),
+            ("packets_sent", &self.packets_sent),
+            ("publish_received", &self.publish_received),
+            ("publish_sent", &self.publish_sent),
+            ("publish_dropped", &self.publish_dropped),
+            ("refused_per_address", &self.refused_per_address),
+            ("refused_connect_rate", &self.refused_connect_rate),
+            ("refused_descriptors", &self.refused_descriptors),
+            ("refused_topic_publish", &self.refused_topic_publish),
+            ("refused_topic_subscribe", &self.refused_topic_subscribe),
+            ("refused_retained", &self.refused_retained),
+            ("publish_denied", &self.publish_denied),
+            ("deliveries_denied", &self.deliveries_denied),
+            ("subscriptions_denied", &self.subscriptions_denied),
+            ("connects_refused_auth", &self.connects_refused_auth),
+        ]
+    }
 }

@@ -25,6 +25,7 @@ mod retained;
 mod router;
 mod session;
 mod settings;
+mod store;
 mod subscriptions;
 mod sys;
 pub mod transport;
@@ -33,7 +34,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use log::{info, warn};
+use log::{error, info, warn};
 use thiserror::Error;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -47,6 +48,7 @@ pub use message::Message;
 pub use mqtt_topic as topic;
 pub use reload::ReloadReport;
 pub use settings::{BrokerSettings, ListenerKind, ListenerSettings, TlsSettings, DEFAULT_WS_PATH};
+pub use store::{PersistenceSettings, SetAside, StoreError};
 
 use accept_gate::AcceptGate;
 use auth::acl::AclError;
@@ -82,6 +84,8 @@ pub enum BrokerError {
     Acl(AclError),
     #[error("listener {name}: {cause}")]
     Tls { name: String, cause: TlsError },
+    #[error("{0}")]
+    Store(String),
 }
 
 impl BrokerError {
@@ -117,6 +121,8 @@ pub struct Broker {
     refusals: Arc<LogLimiter>,
     /// How many times the users were reloaded; see [`auth::Authenticator::generation`].
     users_generation: u64,
+    /// Written to until the router has stopped, then closed.
+    store: Option<store::Store>,
 }
 
 /// The users (from the password file, if any) and the access rules `settings` name, read and
@@ -154,7 +160,36 @@ impl Broker {
         });
         let listener_infos = ctx.listeners.clone();
         let running = settings.clone();
-        let router = Router::new(settings, acl, counters).with_refusal_log(refusals.clone());
+        let persistence = settings.persistence.clone();
+        let mut router =
+            Router::new(settings, acl, counters.clone()).with_refusal_log(refusals.clone());
+        let mut store = None;
+        if let Some(persistence) = persistence {
+            let health = store::StoreHealth::default();
+            let opened = {
+                let health = health.clone();
+                tokio::task::spawn_blocking(move || {
+                    store::Store::open(&persistence, counters, health)
+                })
+                .await
+                .map_err(|e| BrokerError::Store(format!("opening the store: {e}")))?
+                .map_err(|e| BrokerError::Store(format!("starting the store's thread: {e}")))?
+            };
+            if let Some(s) = &opened.set_aside {
+                error!(
+                    "the broker's store {} could not be read ({}); it was renamed to {} and the broker starts with no retained messages or sessions",
+                    s.path.display(),
+                    s.why,
+                    s.renamed_to.display()
+                );
+            }
+            if let Some(e) = &opened.failure {
+                error!("{e}");
+            }
+            router = router.with_store(opened.store.journal(), health);
+            router.restore(opened.snapshot);
+            store = Some(opened.store);
+        }
         let router = tokio::spawn(router.run(inbox));
         let stop_accepting = CancellationToken::new();
         let connections = TaskTracker::new();
@@ -188,6 +223,7 @@ impl Broker {
             connections,
             refusals,
             users_generation: 0,
+            store,
         })
     }
 
@@ -225,6 +261,10 @@ impl Broker {
         }
         if self.events.send(Event::Shutdown).await.is_ok() {
             let _ = self.router.await;
+        }
+        // After the router: the wills it published at shutdown are in the queues it stored.
+        if let Some(store) = self.store {
+            store.close().await;
         }
         self.connections.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.connections.wait())

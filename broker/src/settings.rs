@@ -57,6 +57,12 @@ pub struct BrokerSettings {
     /// retained is delivered but not stored; updates and clears of retained topics always
     /// work, and the gateway's own retained topics are always stored.
     pub max_retained_messages: usize,
+    /// The store that keeps retained messages and persistent sessions across restarts;
+    /// `None` keeps everything in memory only.
+    pub persistence: Option<crate::store::PersistenceSettings>,
+    /// A persistent session whose client has been away this long is removed with what it
+    /// held (Mosquitto's `persistent_client_expiration`); `None` keeps sessions forever.
+    pub session_expiry: Option<Duration>,
 }
 
 impl BrokerSettings {
@@ -104,6 +110,8 @@ impl BrokerSettings {
                 "max_retained_messages",
                 self.max_retained_messages != new.max_retained_messages,
             ),
+            ("persistence", self.persistence != new.persistence),
+            ("session_expiry", self.session_expiry != new.session_expiry),
         ]
         .into_iter()
         .filter_map(|(name, changed)| changed.then_some(name))
@@ -220,6 +228,9 @@ impl Default for BrokerSettings {
             // About 10 MB at 1 kB per message (a discovery document), a small share of a
             // 512 MB Pi; a home has a few hundred.
             max_retained_messages: 10_000,
+            persistence: None,
+            // A node gone for a month is not coming back with a use for what was queued.
+            session_expiry: Some(Duration::from_secs(30 * 24 * 3600)),
         }
     }
 }

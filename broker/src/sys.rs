@@ -30,6 +30,10 @@ pub(crate) const DENIED_DELIVERIES: &str = "$SYS/broker/hearth/denied/deliveries
 /// Subscription filters the access rules refused (SUBACK 0x80).
 pub(crate) const DENIED_SUBSCRIBE: &str = "$SYS/broker/hearth/denied/subscribe";
 
+/// Whether the store is written: `on`, `off` (persistence off) or `failing` (running from
+/// memory: a full or read-only card).
+pub(crate) const PERSISTENCE: &str = "$SYS/broker/hearth/persistence";
+
 /// Refusal lines written to the log, summaries included.
 pub(crate) const REFUSAL_LINES_WRITTEN: &str = "$SYS/broker/hearth/refused/log/written";
 /// Refusals counted but not logged, one source having had its share of lines this minute.
@@ -45,6 +49,8 @@ pub(crate) struct Snapshot {
     pub stored: usize,
     /// Refusal log lines written, and those held back by rate limiting.
     pub refusal_lines: (u64, u64),
+    /// See [`PERSISTENCE`].
+    pub persistence: &'static str,
 }
 
 pub(crate) struct SysPublisher {
@@ -63,7 +69,7 @@ impl SysPublisher {
     /// The messages whose value changed since the previous call (all of them the first time).
     pub(crate) fn messages(&mut self, s: &Snapshot, c: &Counters) -> Vec<Message> {
         let uptime = self.started.elapsed().as_secs();
-        let values: [(&'static str, String); 28] = [
+        let values: [(&'static str, String); 29] = [
             (
                 "$SYS/broker/version",
                 format!("hearth {}", env!("CARGO_PKG_VERSION")),
@@ -156,6 +162,7 @@ impl SysPublisher {
             ),
             (REFUSAL_LINES_WRITTEN, s.refusal_lines.0.to_string()),
             (REFUSAL_LINES_SUPPRESSED, s.refusal_lines.1.to_string()),
+            (PERSISTENCE, s.persistence.to_string()),
         ];
         let mut out = Vec::new();
         for (topic, value) in values {
@@ -186,6 +193,7 @@ mod tests {
             retained: 5,
             stored: 0,
             refusal_lines: (0, 0),
+            persistence: "off",
         }
     }
 

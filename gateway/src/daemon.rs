@@ -33,6 +33,17 @@ impl Daemon {
     /// Home Assistant), drives the actuators to their start state, starts reading sensors, then
     /// starts the rules.
     pub async fn start(config: Config) -> anyhow::Result<Daemon> {
+        match &config.broker.persistence {
+            Some(p) => log::info!(
+                "broker state kept in {} (changes durable within {:?}{})",
+                p.path.display(),
+                p.commit_interval,
+                if p.durable_acks { "; QoS 1/2 acknowledged once durable" } else { "" }
+            ),
+            None => log::info!(
+                "broker state kept in memory only (persistence = false, or no state_dir): retained messages and sessions do not survive a restart"
+            ),
+        }
         let broker = Broker::start(config.broker.clone())
             .await
             .context("starting the MQTT broker")?;

@@ -14,5 +14,6 @@ pub mod hw;
 pub mod logging;
 pub mod passwd;
 pub mod sensors;
+pub mod state_dir;
 pub mod status;
 pub mod systemd;

@@ -81,8 +81,20 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     gateway::logging::init(cli.log_level);
     let outcome = match cli.command {
-        Command::Check { config } => load(&config, "").map(|_| {
+        Command::Check { config } => load(&config, "").and_then(|loaded| {
+            // The broker copes with a state directory it cannot write (it runs from memory),
+            // so only `check` refuses one.
+            let store_dir = loaded
+                .broker
+                .persistence
+                .as_ref()
+                .and_then(|p| p.path.parent());
+            if let Some(Err(why)) = store_dir.map(gateway::state_dir::check_writable) {
+                eprintln!("{}: {why}", config.display());
+                return Err(ExitCode::from(EXIT_BAD_CONFIG));
+            }
             println!("{}: configuration is valid", config.display());
+            Ok(())
         }),
         Command::Rules(RulesCommand::Test { config, replay }) => rules_test(&config, &replay),
         Command::Passwd {

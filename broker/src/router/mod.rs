@@ -25,6 +25,7 @@ use super::outbox::ConnHandle;
 use super::retained::RetainedStore;
 use super::session::{ConnId, Connection, Delivery, Limits, Session, SessionKey};
 use super::settings::BrokerSettings;
+use super::store::{self, Journal, Op, Snapshot, StoreHealth};
 use super::subscriptions::SubscriptionTree;
 use super::sys::SysPublisher;
 
@@ -61,7 +62,14 @@ pub(crate) struct Router {
     /// Refusals logged with rate limiting; shared with the listeners and connections, and
     /// summed up on the `$SYS` tick.
     refusals: Arc<LogLimiter>,
+    /// Where changes to retained messages and persistent sessions are recorded, if the broker
+    /// has a store.
+    journal: Option<Journal>,
+    store_health: StoreHealth,
 }
+
+/// How often sessions offline for longer than `session_expiry` are looked for.
+const EXPIRY_CHECK: Duration = Duration::from_secs(60);
 
 impl Router {
     pub(crate) fn new(settings: BrokerSettings, acl: Acl, counters: Arc<Counters>) -> Self {
@@ -82,7 +90,126 @@ impl Router {
             sys: SysPublisher::new(Instant::now()),
             max_connected: 0,
             refusals: Arc::default(),
+            journal: None,
+            store_health: StoreHealth::default(),
         }
+    }
+
+    /// Records changes through `journal` into the store whose health `$SYS` reports.
+    pub(crate) fn with_store(mut self, journal: Journal, health: StoreHealth) -> Self {
+        self.journal = Some(journal);
+        self.store_health = health;
+        self
+    }
+
+    /// Takes up what the store held: retained messages, and persistent sessions with their
+    /// subscriptions and messages, all offline. Sessions that expired while the broker was
+    /// down are removed from the store instead.
+    pub(crate) fn restore(&mut self, snapshot: Snapshot) {
+        for message in &snapshot.retained {
+            self.retained.update(message);
+        }
+        let now = store::unix_now();
+        let (mut restored, mut expired) = (0, 0);
+        for stored in snapshot.sessions {
+            if self.expired(stored.offline_since, now) {
+                expired += 1;
+                self.record(Op::SessionRemoved {
+                    client_id: stored.client_id,
+                });
+                continue;
+            }
+            let client_id = stored.client_id.clone();
+            let access = self.acl.for_client(stored.username.as_deref(), &client_id);
+            let session = Session::restore(stored, access, self.journal.clone(), now);
+            let key = self.new_key();
+            for filter in session.filters() {
+                if let Some(qos) = session.subscription_qos(filter) {
+                    self.subscriptions.insert(filter, key, qos);
+                }
+            }
+            self.by_client_id.insert(client_id, key);
+            self.sessions.insert(key, session);
+            restored += 1;
+        }
+        let held: usize = self.sessions.values().map(Session::stored_len).sum();
+        info!(
+            "restored {} retained messages and {restored} persistent sessions holding {held} messages{}{}",
+            snapshot.retained.len(),
+            if expired > 0 { format!("; {expired} sessions had expired and were removed") } else { String::new() },
+            if snapshot.skipped_rows > 0 { format!("; {} unreadable rows left out", snapshot.skipped_rows) } else { String::new() },
+        );
+    }
+
+    fn record(&self, op: Op) {
+        if let Some(journal) = &self.journal {
+            journal.record(op);
+        }
+    }
+
+    /// Whether a session offline since `offline_since` has outlived `session_expiry`.
+    fn expired(&self, offline_since: Option<u64>, now: u64) -> bool {
+        match (self.settings.session_expiry, offline_since) {
+            (Some(expiry), Some(since)) => now.saturating_sub(since) >= expiry.as_secs(),
+            _ => false,
+        }
+    }
+
+    /// Removes the persistent sessions whose clients have been away longer than
+    /// `session_expiry`, with everything they held.
+    fn expire_sessions(&mut self) {
+        let now = store::unix_now();
+        let expired: Vec<SessionKey> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| !s.is_connected() && self.expired(s.offline_since(), now))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in expired {
+            if let Some(s) = self.sessions.get(&key) {
+                info!(
+                    client = s.client_id().as_ref();
+                    "session expired: its client has been away longer than session_expiry client={} messages={}",
+                    s.client_id(),
+                    s.stored_len()
+                );
+            }
+            self.remove_session(key);
+        }
+    }
+
+    /// Sends an acknowledgement to the session's client: at once, or with `durable_acks`
+    /// once the store has made what came before it durable.
+    fn acknowledge(&self, key: SessionKey, packet: Packet) {
+        let Some(session) = self.sessions.get(&key) else {
+            return;
+        };
+        match (&self.journal, session.handle()) {
+            (Some(journal), Some(handle)) if journal.durable_acks() => {
+                journal.record(Op::AckWhenDurable {
+                    handle: handle.clone(),
+                    packet,
+                })
+            }
+            _ => session.reply(packet),
+        }
+    }
+
+    /// Whether acknowledgements wait for the store.
+    fn durable_acks(&self) -> bool {
+        self.journal.as_ref().is_some_and(Journal::durable_acks)
+    }
+
+    /// Records a retained message stored or cleared. `$SYS` is left out: it is made again at
+    /// start, and writing it every tick would wear the card for nothing.
+    fn note_retained(&self, message: &Message) {
+        if message.topic.starts_with('$') {
+            return;
+        }
+        self.record(Op::Retained {
+            topic: message.topic.clone(),
+            message: (!message.payload.is_empty()).then(|| message.clone()),
+        });
     }
 
     /// Logs refusals through `refusals`, the limiter the listeners and connections use.
@@ -99,6 +226,9 @@ impl Router {
             period
         });
         sys_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut expiry_tick = tokio::time::interval(EXPIRY_CHECK);
+        expiry_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let expires = self.settings.session_expiry.is_some();
         loop {
             tokio::select! {
                 event = events.recv() => match event {
@@ -110,6 +240,7 @@ impl Router {
                     Some(event) => self.handle(event),
                 },
                 _ = sys_tick.tick(), if !period.is_zero() => self.publish_sys(),
+                _ = expiry_tick.tick(), if expires => self.expire_sessions(),
             }
         }
     }
@@ -370,7 +501,8 @@ impl Router {
         self.by_client_id.insert(client_id.clone(), key);
         self.sessions.insert(
             key,
-            Session::new(client_id, clean_session, ClientAcl::unrestricted()),
+            Session::new(client_id, clean_session, ClientAcl::unrestricted())
+                .with_journal(self.journal.clone()),
         );
         key
     }
@@ -379,6 +511,11 @@ impl Router {
         let Some(session) = self.sessions.remove(&key) else {
             return;
         };
+        if session.is_stored() {
+            self.record(Op::SessionRemoved {
+                client_id: session.client_id().clone(),
+            });
+        }
         for filter in session.filters() {
             self.subscriptions.remove(filter, key);
         }
@@ -437,7 +574,11 @@ impl Router {
             Packet::Puback(pkid) => self.with_session(key, |s| s.on_puback(pkid, limits)),
             Packet::Pubrec(pkid) => self.with_session(key, |s| s.on_pubrec(pkid)),
             Packet::Pubcomp(pkid) => self.with_session(key, |s| s.on_pubcomp(pkid, limits)),
-            Packet::Pubrel(pkid) => self.with_session(key, |s| s.on_pubrel(pkid)),
+            Packet::Pubrel(pkid) => {
+                if let Some(comp) = self.sessions.get_mut(&key).map(|s| s.on_pubrel(pkid)) {
+                    self.acknowledge(key, comp);
+                }
+            }
             Packet::Subscribe(sub) => self.on_subscribe(key, sub),
             Packet::Unsubscribe(unsub) => self.on_unsubscribe(key, unsub),
             // The connection answers PINGREQ and handles DISCONNECT and protocol errors itself.
@@ -453,13 +594,37 @@ impl Router {
 
     fn on_publish(&mut self, key: SessionKey, p: Publish) {
         Counters::add(&self.counters.publish_received, 1);
+        let durable_acks = self.durable_acks();
         let Some(session) = self.sessions.get_mut(&key) else {
             return;
         };
-        if !session.on_incoming_publish(p.qos, p.pkid) {
+        let (new, ack) = session.on_incoming_publish(p.qos, p.pkid);
+        // With durable acks the acknowledgement follows what the message changed into the
+        // store; otherwise it goes first, as it always has.
+        let ack_after = if durable_acks {
+            ack
+        } else {
+            if let Some(ack) = ack {
+                session.reply(ack);
+            }
+            None
+        };
+        self.route_publish(key, p, new);
+        if let Some(ack) = ack_after {
+            self.acknowledge(key, ack);
+        }
+    }
+
+    /// Routes a client's PUBLISH unless it is a re-sent QoS 2 one (`new` false), its client
+    /// may not write its topic, or the topic is beyond the limits.
+    fn route_publish(&mut self, key: SessionKey, p: Publish, new: bool) {
+        if !new {
             // A QoS 2 PUBLISH re-sent before PUBREL: acknowledged again, delivered once.
             return;
         }
+        let Some(session) = self.sessions.get(&key) else {
+            return;
+        };
         if !session.access().can_write(&p.topic) {
             // Dropped but acknowledged above, as Mosquitto does for 3.1.1: the client is not
             // told, and cannot forge `$SYS` or the gateway's own topics.
@@ -503,7 +668,9 @@ impl Router {
     /// [`Router::route`] for a client's message: a retained one on a new topic is stored only
     /// while `max_retained_messages` allows (it is delivered either way).
     fn route_from_client(&mut self, message: Message, client_id: &str) {
-        if message.retain && !self.retained.update_within_limit(&message) {
+        if message.retain && self.retained.update_within_limit(&message) {
+            self.note_retained(&message);
+        } else if message.retain {
             Counters::add(&self.counters.refused_retained, 1);
             self.refusals.log(
                 Level::Warn,
@@ -523,6 +690,7 @@ impl Router {
     pub(crate) fn route(&mut self, message: Message) {
         if message.retain {
             self.retained.update(&message);
+            self.note_retained(&message);
         }
         self.fan_out(&message);
     }
@@ -809,6 +977,7 @@ impl Router {
                 self.refusals.lines_written(),
                 self.refusals.lines_suppressed(),
             ),
+            persistence: self.store_health.word(),
         };
         for message in self.sys.messages(&snapshot, &self.counters) {
             self.route(message);

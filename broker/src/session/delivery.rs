@@ -5,6 +5,7 @@
 use crate::codec::{Packet, QoS};
 use crate::counters::Counters;
 use crate::message::Message;
+use crate::store::{HeldMessage, Op};
 
 use super::queue::{Enqueued, Queued};
 use super::Session;
@@ -36,6 +37,8 @@ pub(super) enum InflightState {
 }
 
 pub(super) struct Inflight {
+    /// The session's number for it, which names it in the store.
+    pub seq: u64,
     pub pkid: u16,
     pub message: Message,
     pub qos: QoS,
@@ -71,43 +74,82 @@ impl Session {
             return;
         }
         if self.inflight.len() < limits.max_inflight && self.queue.is_empty() {
-            self.send_inflight(d.message.clone(), d.qos, d.retain);
+            let seq = self.next_seq();
+            let pkid = self.send_inflight(seq, d.message.clone(), d.qos, d.retain);
+            self.note_held(seq, d.message, d.qos, d.retain, false, Some(pkid));
         } else {
             self.queue_message(d, limits, counters);
         }
     }
 
     fn queue_message(&mut self, d: Delivery, limits: Limits, counters: &Counters) {
+        let seq = self.next_seq();
         let entry = Queued {
+            seq,
             message: d.message.clone(),
             qos: d.qos,
             retain: d.retain,
             from_retained: d.retain,
         };
-        match self
+        let outcome = self
             .queue
-            .push(entry, limits.max_queued, limits.retained_count)
-        {
+            .push(entry, limits.max_queued, limits.retained_count);
+        if !matches!(outcome, Enqueued::Refused) {
+            self.note_held(seq, d.message, d.qos, d.retain, d.retain, None);
+        }
+        match outcome {
             Enqueued::Kept => {}
-            Enqueued::DroppedOldest | Enqueued::Refused => {
+            Enqueued::DroppedOldest(dropped) => {
+                self.note(|client_id| Op::Done {
+                    client_id,
+                    seq: dropped,
+                });
                 Counters::add(&counters.publish_dropped, 1)
             }
+            Enqueued::Refused => Counters::add(&counters.publish_dropped, 1),
         }
     }
 
-    fn send_inflight(&mut self, message: Message, qos: QoS, retain: bool) {
+    /// Tells the store that the session holds a message now.
+    fn note_held(
+        &self,
+        seq: u64,
+        message: &Message,
+        qos: QoS,
+        retain: bool,
+        from_retained: bool,
+        pkid: Option<u16>,
+    ) {
+        self.note(|client_id| Op::Held {
+            client_id,
+            seq,
+            message: HeldMessage {
+                pkid,
+                released: false,
+                qos,
+                retain,
+                from_retained,
+                topic: message.topic.clone(),
+                payload: message.payload.clone(),
+            },
+        });
+    }
+
+    fn send_inflight(&mut self, seq: u64, message: Message, qos: QoS, retain: bool) -> u16 {
         let pkid = self.allocate_pkid();
         if let Some(conn) = &self.connection {
             conn.handle
                 .send_publish(message.clone(), qos, retain, false, pkid);
         }
         self.inflight.push_back(Inflight {
+            seq,
             pkid,
             message,
             qos,
             retain,
             state: InflightState::AwaitingAck,
         });
+        pkid
     }
 
     /// A packet id not used by any in-flight message (MQTT-2.3.1-2). The caller keeps the
@@ -136,7 +178,13 @@ impl Session {
         }
         while self.inflight.len() < limits.max_inflight {
             let Some(next) = self.queue.pop() else { break };
-            self.send_inflight(next.message, next.qos, next.retain);
+            let seq = next.seq;
+            let pkid = self.send_inflight(seq, next.message, next.qos, next.retain);
+            self.note(|client_id| Op::Sent {
+                client_id,
+                seq,
+                pkid,
+            });
         }
     }
 
@@ -150,13 +198,19 @@ impl Session {
         let access = &self.access;
         let mut dropped = self.queue.retain(|q| access.can_read(&q.message.topic));
         if self.connection.is_none() {
-            let before = self.inflight.len();
             self.inflight.retain(|m| {
-                m.state == InflightState::AwaitingComplete || access.can_read(&m.message.topic)
+                let keep =
+                    m.state == InflightState::AwaitingComplete || access.can_read(&m.message.topic);
+                if !keep {
+                    dropped.push(m.seq);
+                }
+                keep
             });
-            dropped += before - self.inflight.len();
         }
-        dropped
+        for &seq in &dropped {
+            self.note(|client_id| Op::Done { client_id, seq });
+        }
+        dropped.len()
     }
 
     /// On reconnect of a persistent session: re-sends what was in flight, then fills the
@@ -185,7 +239,12 @@ impl Session {
     pub(crate) fn on_puback(&mut self, pkid: u16, limits: Limits) {
         if let Some(pos) = self.inflight_position(pkid) {
             if self.inflight[pos].qos == QoS::AtLeastOnce {
-                self.inflight.remove(pos);
+                if let Some(done) = self.inflight.remove(pos) {
+                    self.note(|client_id| Op::Done {
+                        client_id,
+                        seq: done.seq,
+                    });
+                }
                 self.pump(limits);
             }
         }
@@ -203,6 +262,8 @@ impl Session {
         m.state = InflightState::AwaitingComplete;
         // Only the packet id matters from here on.
         m.message.payload = bytes::Bytes::new();
+        let seq = m.seq;
+        self.note(|client_id| Op::Released { client_id, seq });
         if let Some(conn) = &self.connection {
             conn.handle.send_packet(Packet::Pubrel(pkid));
         }
@@ -212,7 +273,12 @@ impl Session {
     pub(crate) fn on_pubcomp(&mut self, pkid: u16, limits: Limits) {
         if let Some(pos) = self.inflight_position(pkid) {
             if self.inflight[pos].state == InflightState::AwaitingComplete {
-                self.inflight.remove(pos);
+                if let Some(done) = self.inflight.remove(pos) {
+                    self.note(|client_id| Op::Done {
+                        client_id,
+                        seq: done.seq,
+                    });
+                }
                 self.pump(limits);
             }
         }
@@ -229,6 +295,7 @@ mod tests {
         s.next_pkid = u16::MAX - 1;
         let msg = Message::new("t", Vec::new(), QoS::AtLeastOnce, false);
         s.inflight.push_back(Inflight {
+            seq: 0,
             pkid: 1,
             message: msg,
             qos: QoS::AtLeastOnce,

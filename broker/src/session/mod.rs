@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use crate::auth::ClientAcl;
 use crate::codec::{LastWill, Packet, Protocol, QoS};
+use crate::message::Message;
 use crate::outbox::ConnHandle;
+use crate::store::{self, Journal, Op, StoredSession};
 
 use delivery::Inflight;
 pub(crate) use delivery::{Delivery, Limits};
@@ -57,6 +59,13 @@ pub(crate) struct Session {
     /// Incoming QoS 2 packet ids received and not yet released by PUBREL.
     incoming_qos2: HashSet<u16>,
     next_pkid: u16,
+    /// Numbers the messages it holds, for the store.
+    next_seq: u64,
+    /// Where its changes are recorded: a persistent session (clean session 0) when the
+    /// broker has a store.
+    journal: Option<Journal>,
+    /// Seconds since the Unix epoch its client went away; `None` while connected.
+    offline_since: Option<u64>,
 }
 
 impl Session {
@@ -73,7 +82,107 @@ impl Session {
             queue: Queue::default(),
             incoming_qos2: HashSet::new(),
             next_pkid: 0,
+            next_seq: 0,
+            journal: None,
+            offline_since: None,
         }
+    }
+
+    /// Records this session's changes in `journal` from now on (a persistent session).
+    pub(crate) fn with_journal(mut self, journal: Option<Journal>) -> Self {
+        if !self.clean_session {
+            self.journal = journal;
+        }
+        self
+    }
+
+    /// The session as the store kept it: offline, its messages in flight (to be sent again
+    /// with DUP set) and queued in their order. Its rights are `access` until its client
+    /// connects again.
+    pub(crate) fn restore(
+        stored: StoredSession,
+        access: ClientAcl,
+        journal: Option<Journal>,
+        now: u64,
+    ) -> Self {
+        let mut session = Session::new(stored.client_id, false, access).with_journal(journal);
+        session.username = stored.username;
+        // Connected when the broker stopped: offline since it started again.
+        session.offline_since = Some(stored.offline_since.unwrap_or(now));
+        session.incoming_qos2 = stored.incoming_qos2.into_iter().collect();
+        for (filter, qos) in stored.subscriptions {
+            session.subscriptions.insert(filter, qos);
+        }
+        for (seq, held) in stored.messages {
+            session.next_seq = session.next_seq.max(seq + 1);
+            let message = Message::new(held.topic, held.payload, held.qos, held.retain);
+            match held.pkid {
+                Some(pkid) => {
+                    session.next_pkid = session.next_pkid.max(pkid);
+                    session.inflight.push_back(delivery::Inflight {
+                        seq,
+                        pkid,
+                        message,
+                        qos: held.qos,
+                        retain: held.retain,
+                        state: if held.released {
+                            delivery::InflightState::AwaitingComplete
+                        } else {
+                            delivery::InflightState::AwaitingAck
+                        },
+                    });
+                }
+                None => {
+                    session.queue.restore(queue::Queued {
+                        seq,
+                        message,
+                        qos: held.qos,
+                        retain: held.retain,
+                        from_retained: held.from_retained,
+                    });
+                }
+            }
+        }
+        session
+    }
+
+    /// Records a change in the store, if this session is kept there.
+    fn note(&self, op: impl FnOnce(Arc<str>) -> Op) {
+        if let Some(journal) = &self.journal {
+            journal.record(op(self.client_id.clone()));
+        }
+    }
+
+    /// Records the session's own row: who it belongs to and whether its client is away.
+    fn note_row(&self) {
+        let username = self.username.clone();
+        let offline_since = self.offline_since;
+        self.note(|client_id| Op::Session {
+            client_id,
+            username,
+            offline_since,
+        });
+    }
+
+    /// Whether the store keeps this session.
+    pub(crate) fn is_stored(&self) -> bool {
+        self.journal.is_some()
+    }
+
+    /// Seconds since the Unix epoch its client went away; `None` while connected.
+    pub(crate) fn offline_since(&self) -> Option<u64> {
+        self.offline_since
+    }
+
+    /// The attached connection's line to its writer.
+    pub(crate) fn handle(&self) -> Option<&ConnHandle> {
+        self.connection.as_ref().map(|c| &c.handle)
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
     }
 
     pub(crate) fn client_id(&self) -> &Arc<str> {
@@ -139,11 +248,18 @@ impl Session {
             self.connection.as_ref().map(|c| c.id)
         );
         self.connection = Some(connection);
+        self.offline_since = None;
+        self.note_row();
     }
 
     /// The connection ended or was taken over; what it was owed stays with the session.
     pub(crate) fn detach(&mut self) -> Option<Connection> {
-        self.connection.take()
+        let connection = self.connection.take();
+        if connection.is_some() {
+            self.offline_since = Some(store::unix_now());
+            self.note_row();
+        }
+        connection
     }
 
     /// The topic of the attached connection's will, if it has one.
@@ -169,40 +285,64 @@ impl Session {
 
     /// Records a subscription, replacing the QoS of one to the same filter.
     pub(crate) fn subscribe(&mut self, filter: Arc<str>, qos: QoS) {
-        self.subscriptions.insert(filter, qos);
+        self.subscriptions.insert(filter.clone(), qos);
+        self.note(|client_id| Op::Subscribed {
+            client_id,
+            filter,
+            qos,
+        });
     }
 
     /// Forgets a subscription; false if the session had none to `filter`.
     pub(crate) fn unsubscribe(&mut self, filter: &str) -> bool {
-        self.subscriptions.remove(filter).is_some()
+        let Some((filter, _)) = self.subscriptions.remove_entry(filter) else {
+            return false;
+        };
+        self.note(|client_id| Op::Unsubscribed { client_id, filter });
+        true
     }
 
     pub(crate) fn filters(&self) -> impl Iterator<Item = &Arc<str>> {
         self.subscriptions.keys()
     }
 
-    /// Acknowledges a PUBLISH from the client and tells whether it is new, that is, to be
-    /// routed. QoS 2 follows method B of MQTT 3.1.1 figure 4.3: deliver on receipt, remember
-    /// the id until PUBREL, so a re-sent PUBLISH is acknowledged but not delivered twice.
-    pub(crate) fn on_incoming_publish(&mut self, qos: QoS, pkid: u16) -> bool {
+    pub(crate) fn subscription_qos(&self, filter: &str) -> Option<QoS> {
+        self.subscriptions.get(filter).copied()
+    }
+
+    /// Takes a PUBLISH from the client: whether it is new, that is, to be routed, and the
+    /// acknowledgement the caller sends once it has. QoS 2 follows method B of MQTT 3.1.1
+    /// figure 4.3: deliver on receipt, remember the id until PUBREL, so a re-sent PUBLISH is
+    /// acknowledged but not delivered twice.
+    pub(crate) fn on_incoming_publish(&mut self, qos: QoS, pkid: u16) -> (bool, Option<Packet>) {
         match qos {
-            QoS::AtMostOnce => true,
-            QoS::AtLeastOnce => {
-                self.reply(Packet::Puback(pkid));
-                true
-            }
+            QoS::AtMostOnce => (true, None),
+            QoS::AtLeastOnce => (true, Some(Packet::Puback(pkid))),
             QoS::ExactlyOnce => {
                 let first = self.incoming_qos2.insert(pkid);
-                self.reply(Packet::Pubrec(pkid));
-                first
+                if first {
+                    self.note(|client_id| Op::IncomingQos2 {
+                        client_id,
+                        pkid,
+                        pending: true,
+                    });
+                }
+                (first, Some(Packet::Pubrec(pkid)))
             }
         }
     }
 
     /// PUBREL: the client releases an incoming QoS 2 id, which may now carry a new message.
-    pub(crate) fn on_pubrel(&mut self, pkid: u16) {
-        self.incoming_qos2.remove(&pkid);
-        self.reply(Packet::Pubcomp(pkid));
+    /// Returns the PUBCOMP for the caller to send.
+    pub(crate) fn on_pubrel(&mut self, pkid: u16) -> Packet {
+        if self.incoming_qos2.remove(&pkid) {
+            self.note(|client_id| Op::IncomingQos2 {
+                client_id,
+                pkid,
+                pending: false,
+            });
+        }
+        Packet::Pubcomp(pkid)
     }
 
     /// Messages held for the client: queued, or sent and not yet acknowledged.
@@ -214,7 +354,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbox::{self, Outgoing};
+    use crate::outbox;
 
     fn connected(id: &str) -> (Session, outbox::WriterSide) {
         let (handle, writer) = outbox::channel();
@@ -234,49 +374,96 @@ mod tests {
         (s, writer)
     }
 
-    fn replies(writer: &mut outbox::WriterSide) -> Vec<Packet> {
-        let mut out = Vec::new();
-        while let Ok(next) = writer.rx.try_recv() {
-            match next {
-                Outgoing::Packet(p) => out.push(p),
-                Outgoing::Publish { .. } | Outgoing::Close => panic!("only replies expected"),
-            }
-        }
-        out
-    }
-
     #[test]
     fn incoming_publishes_are_acknowledged_by_qos() {
         let cases = [
-            (QoS::AtMostOnce, vec![]),
-            (QoS::AtLeastOnce, vec![Packet::Puback(7)]),
-            (QoS::ExactlyOnce, vec![Packet::Pubrec(7)]),
+            (QoS::AtMostOnce, None),
+            (QoS::AtLeastOnce, Some(Packet::Puback(7))),
+            (QoS::ExactlyOnce, Some(Packet::Pubrec(7))),
         ];
         for (qos, want) in cases {
-            let (mut s, mut writer) = connected("c");
-            assert!(s.on_incoming_publish(qos, 7), "{qos:?} is new");
-            assert_eq!(replies(&mut writer), want, "{qos:?}");
+            let (mut s, _writer) = connected("c");
+            assert_eq!(s.on_incoming_publish(qos, 7), (true, want), "{qos:?}");
         }
     }
 
     #[test]
     fn a_qos2_id_is_new_again_only_after_pubrel() {
-        let (mut s, mut writer) = connected("c");
-        assert!(s.on_incoming_publish(QoS::ExactlyOnce, 3));
-        assert!(!s.on_incoming_publish(QoS::ExactlyOnce, 3), "resent");
-        assert!(s.on_incoming_publish(QoS::ExactlyOnce, 4), "another id");
-        s.on_pubrel(3);
-        assert!(s.on_incoming_publish(QoS::ExactlyOnce, 3), "released");
+        let (mut s, _writer) = connected("c");
+        let rec = |pkid| Some(Packet::Pubrec(pkid));
+        assert_eq!(s.on_incoming_publish(QoS::ExactlyOnce, 3), (true, rec(3)));
         assert_eq!(
-            replies(&mut writer),
-            [
-                Packet::Pubrec(3),
-                Packet::Pubrec(3),
-                Packet::Pubrec(4),
-                Packet::Pubcomp(3),
-                Packet::Pubrec(3),
-            ]
+            s.on_incoming_publish(QoS::ExactlyOnce, 3),
+            (false, rec(3)),
+            "resent"
         );
+        assert_eq!(s.on_incoming_publish(QoS::ExactlyOnce, 4), (true, rec(4)));
+        assert_eq!(s.on_pubrel(3), Packet::Pubcomp(3));
+        assert_eq!(
+            s.on_incoming_publish(QoS::ExactlyOnce, 3),
+            (true, rec(3)),
+            "released"
+        );
+    }
+
+    #[test]
+    fn a_stored_session_records_what_it_holds_and_is_restored_from_it() {
+        let (journal, rx) = Journal::for_tests(false);
+        let (handle, _writer) = crate::outbox::channel();
+        let mut s = Session::new("node".into(), false, ClientAcl::unrestricted())
+            .with_journal(Some(journal.clone()));
+        s.attach(Connection {
+            id: 1,
+            handle,
+            will: None,
+            users_generation: 0,
+            protocol: Protocol::V311,
+        });
+        s.subscribe("a/#".into(), QoS::AtLeastOnce);
+        let limits = Limits {
+            max_inflight: 1,
+            max_queued: 10,
+            retained_count: 0,
+        };
+        let counters = crate::counters::Counters::default();
+        for payload in ["1", "2"] {
+            let m = Message::new("a/b", payload, QoS::AtLeastOnce, false);
+            s.deliver(
+                Delivery {
+                    message: &m,
+                    qos: QoS::AtLeastOnce,
+                    retain: false,
+                },
+                limits,
+                &counters,
+            );
+        }
+        s.on_incoming_publish(QoS::ExactlyOnce, 9);
+        s.detach();
+        let mut pending = crate::store::tests_support::Folded::default();
+        while let Ok(op) = rx.try_recv() {
+            pending.apply(op);
+        }
+        let stored = pending.session("node");
+        assert_eq!(stored.subscriptions, vec![("a/#".into(), QoS::AtLeastOnce)]);
+        assert_eq!(stored.incoming_qos2, vec![9]);
+        assert!(stored.offline_since.is_some());
+        let held: Vec<(u64, Option<u16>)> = stored
+            .messages
+            .iter()
+            .map(|(seq, m)| (*seq, m.pkid))
+            .collect();
+        assert_eq!(
+            held,
+            vec![(0, Some(1)), (1, None)],
+            "one in flight, one queued"
+        );
+
+        let restored = Session::restore(stored, ClientAcl::unrestricted(), Some(journal), 0);
+        assert_eq!((restored.inflight.len(), restored.queue.len()), (1, 1));
+        assert_eq!(restored.next_seq, 2);
+        assert!(restored.incoming_qos2.contains(&9));
+        assert!(!restored.is_connected());
     }
 
     #[test]

@@ -8,6 +8,8 @@ use crate::message::Message;
 
 /// A message waiting for room in the in-flight window, or for its client to come back.
 pub(super) struct Queued {
+    /// The session's number for it, which names it in the store.
+    pub seq: u64,
     pub message: Message,
     pub qos: QoS,
     pub retain: bool,
@@ -18,7 +20,8 @@ pub(super) struct Queued {
 /// What `push` had to give up to stay within its bound.
 pub(super) enum Enqueued {
     Kept,
-    DroppedOldest,
+    /// Kept, and the oldest ordinary entry (this `seq`) dropped to make room.
+    DroppedOldest(u64),
     Refused,
 }
 
@@ -56,14 +59,23 @@ impl Queue {
         let mut outcome = Enqueued::Kept;
         if self.live >= limit {
             if let Some(pos) = self.entries.iter().position(|q| !q.from_retained) {
-                self.entries.remove(pos);
-                self.live -= 1;
-                outcome = Enqueued::DroppedOldest;
+                if let Some(dropped) = self.entries.remove(pos) {
+                    self.live -= 1;
+                    outcome = Enqueued::DroppedOldest(dropped.seq);
+                }
             }
         }
         self.entries.push_back(entry);
         self.live += 1;
         outcome
+    }
+
+    /// Puts back an entry read from the store, after those already restored.
+    pub(super) fn restore(&mut self, entry: Queued) {
+        if !entry.from_retained {
+            self.live += 1;
+        }
+        self.entries.push_back(entry);
     }
 
     pub(super) fn pop(&mut self) -> Option<Queued> {
@@ -74,19 +86,22 @@ impl Queue {
         Some(entry)
     }
 
-    /// Keeps the entries `keep` accepts, in order; returns how many were dropped.
-    pub(super) fn retain(&mut self, mut keep: impl FnMut(&Queued) -> bool) -> usize {
-        let before = self.entries.len();
+    /// Keeps the entries `keep` accepts, in order; returns the `seq` of those dropped.
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(&Queued) -> bool) -> Vec<u64> {
         let mut live = 0;
+        let mut dropped = Vec::new();
         self.entries.retain(|q| {
             let kept = keep(q);
             if kept && !q.from_retained {
                 live += 1;
             }
+            if !kept {
+                dropped.push(q.seq);
+            }
             kept
         });
         self.live = live;
-        before - self.entries.len()
+        dropped
     }
 
     pub(super) fn len(&self) -> usize {
@@ -104,6 +119,7 @@ mod tests {
 
     fn queued(payload: &str, from_retained: bool) -> Queued {
         Queued {
+            seq: 0,
             message: Message::new("t", payload.as_bytes().to_vec(), QoS::AtLeastOnce, false),
             qos: QoS::AtLeastOnce,
             retain: false,

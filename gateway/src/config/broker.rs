@@ -8,12 +8,50 @@ use super::error::ErrorSink;
 use super::listener;
 use super::reader::TableReader;
 use ::broker::auth::PasswordFile;
-use ::broker::{BrokerSettings, ListenerSettings};
+use ::broker::{BrokerSettings, ListenerSettings, PersistenceSettings};
 
-pub(crate) fn read(table: Option<TableReader>, errs: &mut ErrorSink) -> BrokerSettings {
+/// The store's file in the state directory.
+pub const STORE_FILE: &str = "broker.db";
+
+/// How the broker keeps its state, before the state directory is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Persistence {
+    pub enabled: bool,
+    pub commit_interval: std::time::Duration,
+    pub durable_acks: bool,
+}
+
+impl Default for Persistence {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            // What a power cut can lose; one sync a second is nothing to an SD card.
+            commit_interval: std::time::Duration::from_secs(1),
+            durable_acks: false,
+        }
+    }
+}
+
+impl Persistence {
+    /// The store in `state_dir`, if persistence is on and there is a state directory.
+    pub(crate) fn in_dir(&self, state_dir: Option<&Path>) -> Option<PersistenceSettings> {
+        let dir = state_dir.filter(|_| self.enabled)?;
+        Some(PersistenceSettings {
+            path: dir.join(STORE_FILE),
+            commit_interval: self.commit_interval,
+            durable_acks: self.durable_acks,
+        })
+    }
+}
+
+pub(crate) fn read(
+    table: Option<TableReader>,
+    errs: &mut ErrorSink,
+) -> (BrokerSettings, Persistence) {
     let mut settings = BrokerSettings::default();
+    let mut persistence = Persistence::default();
     let Some(mut t) = table else {
-        return settings;
+        return (settings, persistence);
     };
     if let Some((path, span)) = t.string(errs, "password_file") {
         // Read now, so `hearth check` names a missing or malformed file (and its lines).
@@ -86,8 +124,49 @@ pub(crate) fn read(table: Option<TableReader>, errs: &mut ErrorSink) -> BrokerSe
         settings.max_clients = n;
     }
     read_limits(&mut t, errs, &mut settings);
+    read_persistence(&mut t, errs, &mut settings, &mut persistence);
     t.finish(errs);
-    settings
+    (settings, persistence)
+}
+
+fn read_persistence(
+    t: &mut TableReader,
+    errs: &mut ErrorSink,
+    settings: &mut BrokerSettings,
+    persistence: &mut Persistence,
+) {
+    if let Some(b) = t.boolean(errs, "persistence") {
+        persistence.enabled = b;
+    }
+    let span = t.span_of("commit_interval");
+    if let Some(d) = t.duration(errs, "commit_interval") {
+        if d < std::time::Duration::from_millis(10) || d > std::time::Duration::from_secs(3600) {
+            errs.report(
+                &t.key_path("commit_interval"),
+                span,
+                "must be between \"10ms\" and \"1h\": it is the longest a change waits before it is on the card (what a power cut can lose)",
+            );
+        } else {
+            persistence.commit_interval = d;
+        }
+    }
+    if let Some(b) = t.boolean(errs, "durable_acks") {
+        persistence.durable_acks = b;
+    }
+    if let Some((text, span)) = t.string(errs, "session_expiry") {
+        if text == "never" {
+            settings.session_expiry = None;
+        } else {
+            match humantime::parse_duration(text) {
+                Ok(d) if d >= std::time::Duration::from_secs(60) => settings.session_expiry = Some(d),
+                _ => errs.report(
+                    &t.key_path("session_expiry"),
+                    span,
+                    "must be a duration of at least a minute, like \"30d\" or \"12h\", or \"never\"",
+                ),
+            }
+        }
+    }
 }
 
 /// The per-address, topic and retained limits; 0 turns a per-address limit off.

@@ -90,7 +90,7 @@ impl Config {
         let gateway_table = root.table(&mut errs, "gateway");
         let gateway = gateway::read(gateway_table, &mut errs);
         let broker_table = root.table(&mut errs, "broker");
-        let broker = broker::read(broker_table, &mut errs);
+        let (broker, persistence) = broker::read(broker_table, &mut errs);
         let sensor_tables = root.array_of_tables(&mut errs, "sensor");
         let sensors = sensor::read_all(sensor_tables, &mut errs);
         // Actuators before rules: rule actions name actuators.
@@ -105,6 +105,7 @@ impl Config {
         root.finish(&mut errs);
         if errs.is_empty() {
             let mut broker = broker;
+            broker.persistence = persistence.in_dir(gateway.state_dir.as_deref());
             broker.protected_topics = gateway_topics(&gateway, &actuators.settings, &discovery);
             if sensors.iter().any(|s| s.device.is_simulated()) {
                 broker.open_topics =

@@ -1,0 +1,355 @@
+//! The store's thread: folds the router's changes together and commits them, one
+//! transaction per interval (group commit), or at once when a publisher waits for durability.
+//!
+//! A commit that fails (a full card, a file system remounted read-only) keeps its changes
+//! and is retried; the broker carries on from memory meanwhile, `$SYS` says so, and the first
+//! commit that succeeds again writes everything that was missed.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use log::{error, info, warn};
+use rusqlite::{params, Connection};
+
+use super::pending::{MessageChange, Pending};
+use super::{schema, Op, StoreHealth};
+use crate::counters::Counters;
+
+/// How often a store that could not be written is tried again.
+const RETRY: Duration = Duration::from_secs(10);
+/// `$SYS` totals alone are written at most this often: losing a few minutes of counts in a
+/// power cut matters less than waking the card for them.
+const COUNTERS_ONLY: Duration = Duration::from_secs(300);
+/// Changes taken from the channel before looking at the clock again.
+const BATCH: usize = 4096;
+
+pub(super) struct Writer {
+    path: PathBuf,
+    db: Option<Connection>,
+    interval: Duration,
+    counters: Arc<Counters>,
+    health: StoreHealth,
+    pending: Pending,
+    /// When the oldest uncommitted change arrived.
+    oldest: Option<Instant>,
+    /// The totals as last written.
+    written_counters: HashMap<&'static str, u64>,
+    last_commit: Instant,
+    last_attempt_failed: Option<Instant>,
+}
+
+impl Writer {
+    pub(super) fn new(
+        path: PathBuf,
+        db: Option<Connection>,
+        interval: Duration,
+        counters: Arc<Counters>,
+        health: StoreHealth,
+        stored_counters: &[(String, u64)],
+    ) -> Self {
+        // The totals go on from where the last run left them.
+        let mut written_counters = HashMap::new();
+        for (name, counter) in counters.totals() {
+            if let Some((_, value)) = stored_counters.iter().find(|(n, _)| n == name) {
+                Counters::add(counter, *value);
+                written_counters.insert(name, *value);
+            }
+        }
+        let failed = db.is_none().then(Instant::now);
+        Self {
+            path,
+            db,
+            interval,
+            counters,
+            health,
+            pending: Pending::default(),
+            oldest: None,
+            written_counters,
+            last_commit: Instant::now(),
+            last_attempt_failed: failed,
+        }
+    }
+
+    pub(super) fn run(mut self, rx: mpsc::Receiver<Op>) {
+        let mut flushes = Vec::new();
+        loop {
+            let wait = self.wait();
+            let first = match wait {
+                None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                Some(wait) => rx.recv_timeout(wait),
+            };
+            let mut closing = None;
+            match first {
+                Ok(op) => self.take(op, &mut flushes, &mut closing),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    self.commit();
+                    return;
+                }
+            }
+            for _ in 0..BATCH {
+                if closing.is_some() {
+                    break;
+                }
+                match rx.try_recv() {
+                    Ok(op) => self.take(op, &mut flushes, &mut closing),
+                    Err(_) => break,
+                }
+            }
+            if closing.is_some() || !flushes.is_empty() || self.due() {
+                self.commit();
+                for done in flushes.drain(..) {
+                    let _ = done.send(());
+                }
+            }
+            if let Some(done) = closing {
+                if self.db.is_some() && !self.pending.is_empty() {
+                    error!(
+                        "the broker's store {} could not be written at shutdown; the changes since {:?} ago are lost",
+                        self.path.display(),
+                        self.oldest.map(|t| t.elapsed()).unwrap_or_default()
+                    );
+                }
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+
+    fn take(
+        &mut self,
+        op: Op,
+        flushes: &mut Vec<tokio::sync::oneshot::Sender<()>>,
+        closing: &mut Option<tokio::sync::oneshot::Sender<()>>,
+    ) {
+        match op {
+            Op::Close(done) => *closing = Some(done),
+            Op::Flush(done) => flushes.push(done),
+            // While the store fails the broker runs from memory: nobody waits for durability.
+            Op::AckWhenDurable { handle, packet } if self.last_attempt_failed.is_some() => {
+                handle.send_packet(packet)
+            }
+            op => {
+                self.pending.apply(op);
+                self.oldest.get_or_insert_with(Instant::now);
+            }
+        }
+    }
+
+    /// How long to wait for the next change: until the oldest pending one is due, or a
+    /// retry of a failing store, or the counters' turn; forever when nothing is pending.
+    fn wait(&self) -> Option<Duration> {
+        if !self.pending.acks.is_empty() && self.last_attempt_failed.is_none() {
+            return Some(Duration::ZERO);
+        }
+        let mut due = self.oldest.map(|t| t + self.interval);
+        if let Some(failed) = self.last_attempt_failed {
+            due = Some(due.map_or(failed + RETRY, |d| d.max(failed + RETRY)));
+        }
+        if due.is_none() && self.counters_changed() {
+            due = Some(self.last_commit + COUNTERS_ONLY);
+        }
+        due.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    fn due(&self) -> bool {
+        if let Some(failed) = self.last_attempt_failed {
+            return failed.elapsed() >= RETRY;
+        }
+        !self.pending.acks.is_empty()
+            || self.oldest.is_some_and(|t| t.elapsed() >= self.interval)
+            || (self.oldest.is_none()
+                && self.counters_changed()
+                && self.last_commit.elapsed() >= COUNTERS_ONLY)
+    }
+
+    fn counters_changed(&self) -> bool {
+        self.counters.totals().iter().any(|(name, c)| {
+            self.written_counters.get(name).copied().unwrap_or(0) != Counters::get(c)
+        })
+    }
+
+    fn commit(&mut self) {
+        if self.pending.is_empty() && !self.counters_changed() {
+            return;
+        }
+        if self.db.is_none() {
+            match schema::open(&self.path) {
+                Ok((db, set_aside)) => {
+                    if let Some(s) = set_aside {
+                        warn!(
+                            "the broker's store {} was unreadable ({}); renamed to {}",
+                            s.path.display(),
+                            s.why,
+                            s.renamed_to.display()
+                        );
+                    }
+                    self.db = Some(db);
+                }
+                Err(e) => return self.failed(&e.to_string()),
+            }
+        }
+        let Some(db) = self.db.as_mut() else { return };
+        let totals: Vec<(&'static str, u64)> = self
+            .counters
+            .totals()
+            .iter()
+            .map(|(name, c)| (*name, Counters::get(c)))
+            .collect();
+        match write(db, &self.pending, &totals, &self.written_counters) {
+            Ok(()) => {
+                for (handle, packet) in self.pending.acks.drain(..) {
+                    handle.send_packet(packet);
+                }
+                self.pending = Pending::default();
+                self.oldest = None;
+                self.written_counters = totals.into_iter().collect();
+                self.last_commit = Instant::now();
+                if self.last_attempt_failed.take().is_some() {
+                    info!(
+                        "the broker's store {} is written again; nothing held in memory meanwhile was lost",
+                        self.path.display()
+                    );
+                }
+                self.health.set(true);
+            }
+            Err(e) => {
+                let why = e.to_string();
+                self.failed(&why);
+            }
+        }
+    }
+
+    fn failed(&mut self, why: &str) {
+        // Logged when it starts failing, not at every retry.
+        if self.last_attempt_failed.is_none() {
+            error!(
+                "cannot write the broker's store {}: {why}; running from memory (a restart now loses what changed since), retrying every {}s; free space on its file system or make it writable",
+                self.path.display(),
+                RETRY.as_secs()
+            );
+        }
+        self.health.set(false);
+        // Publishers waiting for durability are let go: the broker runs from memory now.
+        for (handle, packet) in self.pending.acks.drain(..) {
+            handle.send_packet(packet);
+        }
+        self.last_attempt_failed = Some(Instant::now());
+    }
+}
+
+/// Writes `pending` in one transaction; nothing of it is written if any statement fails.
+fn write(
+    db: &mut Connection,
+    pending: &Pending,
+    totals: &[(&'static str, u64)],
+    written: &HashMap<&'static str, u64>,
+) -> rusqlite::Result<()> {
+    let tx = db.transaction()?;
+    {
+        let mut put_retained = tx.prepare_cached(
+            "INSERT OR REPLACE INTO retained (topic, payload, qos) VALUES (?1, ?2, ?3)",
+        )?;
+        let mut clear_retained = tx.prepare_cached("DELETE FROM retained WHERE topic = ?1")?;
+        for (topic, message) in &pending.retained {
+            match message {
+                Some(m) => {
+                    put_retained.execute(params![&**topic, &m.payload[..], m.qos as u8])?;
+                }
+                None => {
+                    clear_retained.execute(params![&**topic])?;
+                }
+            }
+        }
+    }
+    for (client_id, changes) in &pending.sessions {
+        let id = &**client_id;
+        if changes.reset {
+            for table in ["sessions", "subscriptions", "messages", "incoming_qos2"] {
+                tx.prepare_cached(&format!("DELETE FROM {table} WHERE client_id = ?1"))?
+                    .execute(params![id])?;
+            }
+        }
+        if let Some((username, offline_since)) = &changes.row {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO sessions (client_id, username, offline_since) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![id, username.as_deref(), offline_since.map(|s| s as i64)])?;
+        }
+        for (filter, qos) in &changes.subscriptions {
+            match qos {
+                Some(q) => tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO subscriptions (client_id, filter, qos) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![id, &**filter, *q as u8])?,
+                None => tx
+                    .prepare_cached("DELETE FROM subscriptions WHERE client_id = ?1 AND filter = ?2")?
+                    .execute(params![id, &**filter])?,
+            };
+        }
+        for (seq, change) in &changes.messages {
+            let seq = *seq as i64;
+            match change {
+                MessageChange::Insert(m) => tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO messages
+                         (client_id, seq, pkid, released, qos, retain, from_retained, topic, payload)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    )?
+                    .execute(params![
+                        id,
+                        seq,
+                        m.pkid,
+                        m.released,
+                        m.qos as u8,
+                        m.retain,
+                        m.from_retained,
+                        &*m.topic,
+                        &m.payload[..]
+                    ])?,
+                MessageChange::Update { pkid, released } => {
+                    if let Some(pkid) = pkid {
+                        tx.prepare_cached(
+                            "UPDATE messages SET pkid = ?3 WHERE client_id = ?1 AND seq = ?2",
+                        )?
+                        .execute(params![id, seq, pkid])?;
+                    }
+                    if *released {
+                        tx.prepare_cached(
+                            "UPDATE messages SET released = 1, payload = x'' WHERE client_id = ?1 AND seq = ?2",
+                        )?
+                        .execute(params![id, seq])?;
+                    }
+                    0
+                }
+                MessageChange::Delete => tx
+                    .prepare_cached("DELETE FROM messages WHERE client_id = ?1 AND seq = ?2")?
+                    .execute(params![id, seq])?,
+            };
+        }
+        for (pkid, held) in &changes.incoming_qos2 {
+            if *held {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO incoming_qos2 (client_id, pkid) VALUES (?1, ?2)",
+                )?
+                .execute(params![id, pkid])?;
+            } else {
+                tx.prepare_cached("DELETE FROM incoming_qos2 WHERE client_id = ?1 AND pkid = ?2")?
+                    .execute(params![id, pkid])?;
+            }
+        }
+    }
+    {
+        let mut put =
+            tx.prepare_cached("INSERT OR REPLACE INTO counters (name, value) VALUES (?1, ?2)")?;
+        for (name, value) in totals {
+            if written.get(name) != Some(value) {
+                put.execute(params![name, *value as i64])?;
+            }
+        }
+    }
+    tx.commit()
+}
