@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 use rusqlite::{params, Connection};
 
 use super::pending::{MessageChange, Pending};
@@ -99,7 +99,17 @@ impl Writer {
                 }
             }
             if closing.is_some() || !flushes.is_empty() || self.due() {
+                // Logged before the last look at the channel, so a change made before this
+                // line is in this commit or an earlier one (the process tests wait on it).
+                debug!("store commit starting");
+                while closing.is_none() {
+                    match rx.try_recv() {
+                        Ok(op) => self.take(op, &mut flushes, &mut closing),
+                        Err(_) => break,
+                    }
+                }
                 self.commit();
+                debug!("store commit finished");
                 for done in flushes.drain(..) {
                     let _ = done.send(());
                 }
@@ -198,8 +208,15 @@ impl Writer {
             .iter()
             .map(|(name, c)| (*name, Counters::get(c)))
             .collect();
+        let started = Instant::now();
         match write(db, &self.pending, &totals, &self.written_counters) {
             Ok(()) => {
+                debug!(
+                    "store committed {} changes and {} acknowledgements in {:?}",
+                    self.pending.changes,
+                    self.pending.acks.len(),
+                    started.elapsed()
+                );
                 for (handle, packet) in self.pending.acks.drain(..) {
                     handle.send_packet(packet);
                 }

@@ -38,7 +38,8 @@ impl Drop for TempConfig {
     }
 }
 
-/// A directory of its own for one test's files, removed with the value.
+/// A directory of its own for one test's files, removed with the value. Its name must differ
+/// from the daemon's (whose config directory goes with the daemon).
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
@@ -91,10 +92,25 @@ impl Daemon {
         Daemon::start_as(name, broker_extra, command)
     }
 
+    /// Like [`Daemon::start_logging`], keeping its state in `state_dir` (the broker's store
+    /// included), which outlives the daemon.
+    pub fn start_in(name: &str, state_dir: &std::path::Path, broker_extra: &str) -> Daemon {
+        let mut command = hearth();
+        command.args(["--log-level", "debug"]);
+        let text = format!(
+            "[gateway]\nname = \"test\"\nstate_dir = {:?}\n\n[broker]\nlisten = \"127.0.0.1:0\"\n{broker_extra}\n",
+            state_dir.display().to_string()
+        );
+        Daemon::start_with_config(TempConfig::new(name, &text), command)
+    }
+
     /// Runs `command` (`hearth`, or a wrapper such as `prlimit … hearth`) with `run --config`
     /// and a `[broker]` table listening on port 0 with `broker_extra` appended.
-    pub fn start_as(name: &str, broker_extra: &str, mut command: Command) -> Daemon {
-        let config = TempConfig::new(name, &config_text(broker_extra));
+    pub fn start_as(name: &str, broker_extra: &str, command: Command) -> Daemon {
+        Daemon::start_with_config(TempConfig::new(name, &config_text(broker_extra)), command)
+    }
+
+    fn start_with_config(config: TempConfig, mut command: Command) -> Daemon {
         let mut child = command
             .args(["run", "--config"])
             .arg(&config.path)
@@ -328,6 +344,12 @@ impl RawClient {
 
     /// Sends `connect` and returns the CONNACK's return code, with the connection.
     pub fn open(addr: SocketAddr, connect: Connect) -> (RawClient, ConnectReturnCode) {
+        let (c, ack) = RawClient::open_ack(addr, connect);
+        (c, ack.code)
+    }
+
+    /// Sends `connect` and returns the whole CONNACK, with the connection.
+    pub fn open_ack(addr: SocketAddr, connect: Connect) -> (RawClient, codec::Connack) {
         let stream = TcpStream::connect(addr).expect("tcp connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -338,7 +360,7 @@ impl RawClient {
         };
         c.send(&Packet::Connect(connect));
         match c.recv() {
-            Some(Packet::Connack(ack)) => (c, ack.code),
+            Some(Packet::Connack(ack)) => (c, ack),
             other => panic!("expected CONNACK, got {other:?}"),
         }
     }

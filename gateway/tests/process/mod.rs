@@ -6,6 +6,7 @@ mod listeners;
 mod memory;
 mod notify;
 mod passwd;
+mod persistence;
 mod reload;
 mod rules_test;
 mod secure;
