@@ -157,9 +157,12 @@ pub(crate) enum Op {
     AckWhenDurable { handle: ConnHandle, packet: Packet },
     /// Commit now and answer; the store's thread then ends (shutdown).
     Close(tokio::sync::oneshot::Sender<()>),
-    /// Commit now and answer (tests, and the daemon before it reports a restart done).
+    /// Commit now (even while failing, without waiting for the retry) and answer.
     #[cfg_attr(not(test), allow(dead_code))]
     Flush(tokio::sync::oneshot::Sender<()>),
+    /// Runs SQL on the store's connection: tests make the card "full" with it.
+    #[cfg(test)]
+    Sql(&'static str),
 }
 
 /// The router's side of the store: cheap to clone, never blocks.

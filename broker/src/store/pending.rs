@@ -151,6 +151,8 @@ impl Pending {
                 self.acks.push((handle, packet));
             }
             Op::Close(_) | Op::Flush(_) => self.changes -= 1,
+            #[cfg(test)]
+            Op::Sql(_) => self.changes -= 1,
         }
     }
 

@@ -249,3 +249,46 @@ async fn a_directory_that_cannot_be_written_is_reported_and_nothing_stops() {
     // The broker's side never waits on a failing store.
     opened.store.close().await;
 }
+
+#[tokio::test]
+async fn a_full_card_degrades_to_memory_and_recovers_with_nothing_lost() {
+    let dir = Scratch::new("full");
+    let health = StoreHealth::default();
+    let opened = Store::open(
+        &settings(dir.db()),
+        Arc::new(Counters::default()),
+        health.clone(),
+    )
+    .unwrap();
+    let j = opened.store.journal();
+    flush(&j).await;
+    assert_eq!(health.word(), "on");
+    // No page beyond those the file has: the next commit that grows it fails as on a full card.
+    j.record(Op::Sql("PRAGMA max_page_count = 1"));
+    let big = Bytes::from(vec![7u8; 64 * 1024]);
+    j.record(Op::Retained {
+        topic: "big".into(),
+        message: Some(Message::new("big", big.clone(), QoS::AtMostOnce, true)),
+    });
+    flush(&j).await;
+    assert_eq!(health.word(), "failing");
+    // An acknowledgement waiting for durability is let go rather than held forever.
+    let (handle, mut writer) = crate::outbox::channel();
+    j.record(Op::AckWhenDurable {
+        handle,
+        packet: Packet::Puback(3),
+    });
+    match writer.rx.recv().await {
+        Some(crate::outbox::Outgoing::Packet(Packet::Puback(3))) => {}
+        _ => panic!("the PUBACK was not let go"),
+    }
+    // Space comes back: the change held in memory is written.
+    j.record(Op::Sql("PRAGMA max_page_count = 1000000"));
+    flush(&j).await;
+    assert_eq!(health.word(), "on");
+    opened.store.close().await;
+    let again = open(dir.db());
+    assert_eq!(again.snapshot.retained.len(), 1);
+    assert_eq!(again.snapshot.retained[0].payload, big);
+    again.store.close().await;
+}

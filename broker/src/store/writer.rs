@@ -137,6 +137,12 @@ impl Writer {
         match op {
             Op::Close(done) => *closing = Some(done),
             Op::Flush(done) => flushes.push(done),
+            #[cfg(test)]
+            Op::Sql(sql) => {
+                if let Some(db) = &self.db {
+                    let _ = db.execute_batch(sql);
+                }
+            }
             // While the store fails the broker runs from memory: nobody waits for durability.
             Op::AckWhenDurable { handle, packet } if self.last_attempt_failed.is_some() => {
                 handle.send_packet(packet)
