@@ -32,6 +32,9 @@ pub(crate) struct Counters {
     pub subscriptions_denied: AtomicU64,
     /// CONNECTs refused for bad or missing credentials, or a will the client may not write.
     pub connects_refused_auth: AtomicU64,
+    /// Messages the store's size cap kept out (a session's oldest queued one, or the new one),
+    /// and clients' retained messages on new topics not kept for it.
+    pub store_dropped: AtomicU64,
 }
 
 impl Counters {
@@ -45,7 +48,7 @@ impl Counters {
 
     /// Every counter by a stable name: all are totals since the store was made, kept across
     /// restarts by the store.
-    pub(crate) fn totals(&self) -> [(&'static str, &AtomicU64); 17] {
+    pub(crate) fn totals(&self) -> [(&'static str, &AtomicU64); 18] {
         [
             ("bytes_received", &self.bytes_received),
             ("bytes_sent", &self.bytes_sent),
@@ -64,6 +67,7 @@ impl Counters {
             ("deliveries_denied", &self.deliveries_denied),
             ("subscriptions_denied", &self.subscriptions_denied),
             ("connects_refused_auth", &self.connects_refused_auth),
+            ("store_dropped", &self.store_dropped),
         ]
     }
 }

@@ -15,6 +15,8 @@ pub(crate) struct RetainedStore {
     tree: LevelTree<Message>,
     count: usize,
     limit: usize,
+    /// Topics and payloads of what is stored, as the persistent store counts them.
+    bytes: usize,
 }
 
 impl Default for RetainedStore {
@@ -29,19 +31,14 @@ impl RetainedStore {
             tree: LevelTree::default(),
             count: 0,
             limit,
+            bytes: 0,
         }
     }
 
     /// [`RetainedStore::update`] for a client's message: `false` (and nothing stored) if it
     /// would retain a new topic while the store holds its limit or more.
     pub(crate) fn update_within_limit(&mut self, msg: &Message) -> bool {
-        let new_topic = !msg.payload.is_empty()
-            && self
-                .tree
-                .find(&msg.topic)
-                .and_then(|id| self.tree.value(id))
-                .is_none();
-        if new_topic && self.count >= self.limit {
+        if self.is_new_topic(msg) && self.count >= self.limit {
             return false;
         }
         self.update(msg);
@@ -55,8 +52,9 @@ impl RetainedStore {
             let Some(id) = self.tree.find(&msg.topic) else {
                 return;
             };
-            if self.tree.value_mut(id).take().is_some() {
+            if let Some(old) = self.tree.value_mut(id).take() {
                 self.count -= 1;
+                self.bytes -= crate::store::message_bytes(&old.topic, &old.payload);
             }
             self.tree.prune(id);
             return;
@@ -65,9 +63,26 @@ impl RetainedStore {
         let mut stored = msg.clone();
         stored.retain = true;
         self.count += 1;
-        if self.tree.value_mut(id).replace(stored).is_some() {
+        self.bytes += crate::store::message_bytes(&msg.topic, &msg.payload);
+        if let Some(old) = self.tree.value_mut(id).replace(stored) {
             self.count -= 1;
+            self.bytes -= crate::store::message_bytes(&old.topic, &old.payload);
         }
+    }
+
+    /// What the retained messages cost the persistent store.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether `msg` would retain a topic not retained yet.
+    pub(crate) fn is_new_topic(&self, msg: &Message) -> bool {
+        !msg.payload.is_empty()
+            && self
+                .tree
+                .find(&msg.topic)
+                .and_then(|id| self.tree.value(id))
+                .is_none()
     }
 
     pub(crate) fn len(&self) -> usize {

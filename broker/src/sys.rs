@@ -30,6 +30,8 @@ pub(crate) const DENIED_DELIVERIES: &str = "$SYS/broker/hearth/denied/deliveries
 /// Subscription filters the access rules refused (SUBACK 0x80).
 pub(crate) const DENIED_SUBSCRIBE: &str = "$SYS/broker/hearth/denied/subscribe";
 
+/// Messages the store's size cap kept out.
+pub(crate) const STORE_DROPPED: &str = "$SYS/broker/hearth/store/dropped";
 /// Whether the store is written: `on`, `off` (persistence off) or `failing` (running from
 /// memory: a full or read-only card).
 pub(crate) const PERSISTENCE: &str = "$SYS/broker/hearth/persistence";
@@ -69,7 +71,7 @@ impl SysPublisher {
     /// The messages whose value changed since the previous call (all of them the first time).
     pub(crate) fn messages(&mut self, s: &Snapshot, c: &Counters) -> Vec<Message> {
         let uptime = self.started.elapsed().as_secs();
-        let values: [(&'static str, String); 29] = [
+        let values: [(&'static str, String); 30] = [
             (
                 "$SYS/broker/version",
                 format!("hearth {}", env!("CARGO_PKG_VERSION")),
@@ -163,6 +165,7 @@ impl SysPublisher {
             (REFUSAL_LINES_WRITTEN, s.refusal_lines.0.to_string()),
             (REFUSAL_LINES_SUPPRESSED, s.refusal_lines.1.to_string()),
             (PERSISTENCE, s.persistence.to_string()),
+            (STORE_DROPPED, Counters::get(&c.store_dropped).to_string()),
         ];
         let mut out = Vec::new();
         for (topic, value) in values {

@@ -109,6 +109,9 @@ impl Router {
         for message in &snapshot.retained {
             self.retained.update(message);
         }
+        if let Some(journal) = &self.journal {
+            journal.set_retained(self.retained.bytes());
+        }
         let now = store::unix_now();
         let (mut restored, mut expired) = (0, 0);
         for stored in snapshot.sessions {
@@ -122,6 +125,9 @@ impl Router {
             let client_id = stored.client_id.clone();
             let access = self.acl.for_client(stored.username.as_deref(), &client_id);
             let session = Session::restore(stored, access, self.journal.clone(), now);
+            if let Some(journal) = &self.journal {
+                journal.add_held(session.held_bytes());
+            }
             let key = self.new_key();
             for filter in session.filters() {
                 if let Some(qos) = session.subscription_qos(filter) {
@@ -205,6 +211,9 @@ impl Router {
     fn note_retained(&self, message: &Message) {
         if message.topic.starts_with('$') {
             return;
+        }
+        if let Some(journal) = &self.journal {
+            journal.set_retained(self.retained.bytes());
         }
         self.record(Op::Retained {
             topic: message.topic.clone(),
@@ -512,6 +521,9 @@ impl Router {
             return;
         };
         if session.is_stored() {
+            if let Some(journal) = &self.journal {
+                journal.sub_held(session.held_bytes());
+            }
             self.record(Op::SessionRemoved {
                 client_id: session.client_id().clone(),
             });
@@ -668,7 +680,18 @@ impl Router {
     /// [`Router::route`] for a client's message: a retained one on a new topic is stored only
     /// while `max_retained_messages` allows (it is delivered either way).
     fn route_from_client(&mut self, message: Message, client_id: &str) {
-        if message.retain && self.retained.update_within_limit(&message) {
+        if message.retain && !self.store_has_room_for_retained(&message) {
+            Counters::add(&self.counters.store_dropped, 1);
+            self.refusals.log(
+                Level::Warn,
+                None,
+                Refusal::RetainedLimit,
+                format_args!(
+                    "retained message not stored: the store holds max_store_size; it was delivered to the subscribers connected now client={client_id} topic={}",
+                    limits::shown(&message.topic)
+                ),
+            );
+        } else if message.retain && self.retained.update_within_limit(&message) {
             self.note_retained(&message);
         } else if message.retain {
             Counters::add(&self.counters.refused_retained, 1);
@@ -684,6 +707,17 @@ impl Router {
             );
         }
         self.fan_out(&message);
+    }
+
+    /// Whether a client's retained message fits the store's cap: updates and clears of
+    /// retained topics always do, so nothing retained is stuck.
+    fn store_has_room_for_retained(&self, message: &Message) -> bool {
+        match &self.journal {
+            Some(journal) if self.retained.is_new_topic(message) => {
+                journal.has_room(store::message_bytes(&message.topic, &message.payload))
+            }
+            _ => true,
+        }
     }
 
     /// Sends a message to every matching subscription, and stores it if retained.

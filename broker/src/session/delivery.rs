@@ -5,7 +5,7 @@
 use crate::codec::{Packet, QoS};
 use crate::counters::Counters;
 use crate::message::Message;
-use crate::store::{HeldMessage, Op};
+use crate::store::{self, HeldMessage, Op};
 
 use super::queue::{Enqueued, Queued};
 use super::Session;
@@ -55,7 +55,10 @@ impl Session {
         }
         let Some(conn) = &self.connection else {
             // QoS 0 is not stored for absent clients (MQTT 3.1.1 section 3.1.2.4 allows it).
-            if d.qos != QoS::AtMostOnce && !self.clean_session {
+            if d.qos != QoS::AtMostOnce
+                && !self.clean_session
+                && self.store_has_room(d.message, counters)
+            {
                 self.queue_message(d, limits, counters);
             }
             return;
@@ -71,6 +74,9 @@ impl Session {
             } else {
                 Counters::add(&counters.publish_dropped, 1);
             }
+            return;
+        }
+        if !self.store_has_room(d.message, counters) {
             return;
         }
         if self.inflight.len() < limits.max_inflight && self.queue.is_empty() {
@@ -100,14 +106,55 @@ impl Session {
         match outcome {
             Enqueued::Kept => {}
             Enqueued::DroppedOldest(dropped) => {
-                self.note(|client_id| Op::Done {
-                    client_id,
-                    seq: dropped,
-                });
+                self.note_done(dropped.seq, &dropped.message);
                 Counters::add(&counters.publish_dropped, 1)
             }
             Enqueued::Refused => Counters::add(&counters.publish_dropped, 1),
         }
+    }
+
+    /// For a session kept in the store: whether `message` fits under the store's cap, once
+    /// the session's oldest queued message has made room if need be (the queue's own drop
+    /// policy). `false` when nothing of the session's can go: the message is not kept, and
+    /// counted.
+    fn store_has_room(&mut self, message: &Message, counters: &Counters) -> bool {
+        let Some(journal) = &self.journal else {
+            return true;
+        };
+        let bytes = store::message_bytes(&message.topic, &message.payload);
+        if journal.has_room(bytes) {
+            return true;
+        }
+        Counters::add(&counters.publish_dropped, 1);
+        Counters::add(&counters.store_dropped, 1);
+        match self.queue.drop_oldest() {
+            Some(oldest) => {
+                self.note_done(oldest.seq, &oldest.message);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The session no longer holds message `seq`.
+    fn note_done(&self, seq: u64, message: &Message) {
+        if let Some(journal) = &self.journal {
+            journal.sub_held(store::message_bytes(&message.topic, &message.payload));
+        }
+        self.note(|client_id| Op::Done { client_id, seq });
+    }
+
+    /// What the messages this session holds cost the store.
+    pub(crate) fn held_bytes(&self) -> usize {
+        let queued = self
+            .queue
+            .entries()
+            .map(|q| store::message_bytes(&q.message.topic, &q.message.payload));
+        let inflight = self
+            .inflight
+            .iter()
+            .map(|m| store::message_bytes(&m.message.topic, &m.message.payload));
+        queued.chain(inflight).sum()
     }
 
     /// Tells the store that the session holds a message now.
@@ -120,6 +167,9 @@ impl Session {
         from_retained: bool,
         pkid: Option<u16>,
     ) {
+        if let Some(journal) = &self.journal {
+            journal.add_held(store::message_bytes(&message.topic, &message.payload));
+        }
         self.note(|client_id| Op::Held {
             client_id,
             seq,
@@ -240,10 +290,7 @@ impl Session {
         if let Some(pos) = self.inflight_position(pkid) {
             if self.inflight[pos].qos == QoS::AtLeastOnce {
                 if let Some(done) = self.inflight.remove(pos) {
-                    self.note(|client_id| Op::Done {
-                        client_id,
-                        seq: done.seq,
-                    });
+                    self.note_done(done.seq, &done.message);
                 }
                 self.pump(limits);
             }
@@ -261,8 +308,11 @@ impl Session {
         }
         m.state = InflightState::AwaitingComplete;
         // Only the packet id matters from here on.
-        m.message.payload = bytes::Bytes::new();
+        let freed = std::mem::take(&mut m.message.payload).len();
         let seq = m.seq;
+        if let Some(journal) = &self.journal {
+            journal.sub_held(freed);
+        }
         self.note(|client_id| Op::Released { client_id, seq });
         if let Some(conn) = &self.connection {
             conn.handle.send_packet(Packet::Pubrel(pkid));
@@ -274,10 +324,7 @@ impl Session {
         if let Some(pos) = self.inflight_position(pkid) {
             if self.inflight[pos].state == InflightState::AwaitingComplete {
                 if let Some(done) = self.inflight.remove(pos) {
-                    self.note(|client_id| Op::Done {
-                        client_id,
-                        seq: done.seq,
-                    });
+                    self.note_done(done.seq, &done.message);
                 }
                 self.pump(limits);
             }

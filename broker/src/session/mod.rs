@@ -408,7 +408,7 @@ mod tests {
 
     #[test]
     fn a_stored_session_records_what_it_holds_and_is_restored_from_it() {
-        let (journal, rx) = Journal::for_tests(false);
+        let (journal, rx) = Journal::for_tests(false, usize::MAX);
         let (handle, _writer) = crate::outbox::channel();
         let mut s = Session::new("node".into(), false, ClientAcl::unrestricted())
             .with_journal(Some(journal.clone()));
@@ -464,6 +464,49 @@ mod tests {
         assert_eq!(restored.next_seq, 2);
         assert!(restored.incoming_qos2.contains(&9));
         assert!(!restored.is_connected());
+    }
+
+    #[test]
+    fn the_store_cap_drops_a_sessions_oldest_queued_message_or_refuses_the_new_one() {
+        let one = crate::store::message_bytes("a/b", b"12345678");
+        // Room for two such messages.
+        let (journal, _rx) = Journal::for_tests(false, 2 * one + one / 2);
+        let mut s = Session::new("node".into(), false, ClientAcl::unrestricted())
+            .with_journal(Some(journal.clone()));
+        let limits = Limits {
+            max_inflight: 10,
+            max_queued: 100,
+            retained_count: 0,
+        };
+        let counters = crate::counters::Counters::default();
+        let deliver = |s: &mut Session, payload: &str| {
+            let m = Message::new("a/b", payload.to_string(), QoS::AtLeastOnce, false);
+            s.deliver(
+                Delivery {
+                    message: &m,
+                    qos: QoS::AtLeastOnce,
+                    retain: false,
+                },
+                limits,
+                &counters,
+            );
+        };
+        for payload in ["msg-0001", "msg-0002", "msg-0003"] {
+            deliver(&mut s, payload);
+        }
+        let queued: Vec<String> = s
+            .queue
+            .entries()
+            .map(|q| String::from_utf8_lossy(&q.message.payload).into_owned())
+            .collect();
+        assert_eq!(queued, ["msg-0002", "msg-0003"], "the oldest made room");
+        assert_eq!(s.held_bytes(), 2 * one);
+        // A message larger than the whole cap finds nothing to displace once the queue is empty.
+        let mut empty = Session::new("other".into(), false, ClientAcl::unrestricted())
+            .with_journal(Some(journal));
+        deliver(&mut empty, &"x".repeat(4 * one));
+        assert_eq!(empty.stored_len(), 0, "not kept");
+        assert_eq!(crate::counters::Counters::get(&counters.store_dropped), 2);
     }
 
     #[test]

@@ -20,8 +20,8 @@ pub(super) struct Queued {
 /// What `push` had to give up to stay within its bound.
 pub(super) enum Enqueued {
     Kept,
-    /// Kept, and the oldest ordinary entry (this `seq`) dropped to make room.
-    DroppedOldest(u64),
+    /// Kept, and the oldest ordinary entry dropped to make room.
+    DroppedOldest(Queued),
     Refused,
 }
 
@@ -58,16 +58,21 @@ impl Queue {
         }
         let mut outcome = Enqueued::Kept;
         if self.live >= limit {
-            if let Some(pos) = self.entries.iter().position(|q| !q.from_retained) {
-                if let Some(dropped) = self.entries.remove(pos) {
-                    self.live -= 1;
-                    outcome = Enqueued::DroppedOldest(dropped.seq);
-                }
+            if let Some(dropped) = self.drop_oldest() {
+                outcome = Enqueued::DroppedOldest(dropped);
             }
         }
         self.entries.push_back(entry);
         self.live += 1;
         outcome
+    }
+
+    /// Removes the oldest ordinary entry (not one from a new subscription's retained messages).
+    pub(super) fn drop_oldest(&mut self) -> Option<Queued> {
+        let pos = self.entries.iter().position(|q| !q.from_retained)?;
+        let dropped = self.entries.remove(pos)?;
+        self.live -= 1;
+        Some(dropped)
     }
 
     /// Puts back an entry read from the store, after those already restored.
@@ -102,6 +107,10 @@ impl Queue {
         });
         self.live = live;
         dropped
+    }
+
+    pub(super) fn entries(&self) -> impl Iterator<Item = &Queued> {
+        self.entries.iter()
     }
 
     pub(super) fn len(&self) -> usize {

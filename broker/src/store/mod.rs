@@ -68,7 +68,7 @@ pub(crate) mod tests_support {
 }
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -90,6 +90,21 @@ pub struct PersistenceSettings {
     pub commit_interval: Duration,
     /// Acknowledge a QoS 1/2 PUBLISH (PUBACK, PUBREC) only once what it changed is durable.
     pub durable_acks: bool,
+    /// Bytes of messages (retained, and held for persistent sessions) the store may hold;
+    /// beyond, a session's oldest queued message makes room, or the new one is not kept.
+    pub max_bytes: usize,
+}
+
+/// What one held message or retained topic costs in the store beyond its topic and payload:
+/// its key, flags and b-tree cell, roughly.
+pub(crate) const ROW_OVERHEAD: usize = 48;
+
+/// The store's size as the broker counts it (messages only, not the file's own overhead),
+/// against its cap.
+struct Usage {
+    held: AtomicUsize,
+    retained: AtomicUsize,
+    cap: usize,
 }
 
 /// A message held for a session, as stored.
@@ -170,9 +185,49 @@ pub(crate) enum Op {
 pub(crate) struct Journal {
     tx: mpsc::Sender<Op>,
     durable_acks: bool,
+    usage: Arc<Usage>,
 }
 
 impl Journal {
+    fn new(tx: mpsc::Sender<Op>, durable_acks: bool, cap: usize) -> Self {
+        Journal {
+            tx,
+            durable_acks,
+            usage: Arc::new(Usage {
+                held: AtomicUsize::new(0),
+                retained: AtomicUsize::new(0),
+                cap,
+            }),
+        }
+    }
+
+    /// A message of `bytes` is now held for a session.
+    pub(crate) fn add_held(&self, bytes: usize) {
+        self.usage.held.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub(crate) fn sub_held(&self, bytes: usize) {
+        // Saturating: a miscount must not wrap into "full".
+        let _ = self
+            .usage
+            .held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |h| {
+                Some(h.saturating_sub(bytes))
+            });
+    }
+
+    /// The retained messages now take `bytes`.
+    pub(crate) fn set_retained(&self, bytes: usize) {
+        self.usage.retained.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Whether `extra` more bytes fit under `max_bytes`.
+    pub(crate) fn has_room(&self, extra: usize) -> bool {
+        let used =
+            self.usage.held.load(Ordering::Relaxed) + self.usage.retained.load(Ordering::Relaxed);
+        used.saturating_add(extra) <= self.usage.cap
+    }
+
     pub(crate) fn record(&self, op: Op) {
         // The thread ends only at shutdown, after the router.
         let _ = self.tx.send(op);
@@ -184,9 +239,9 @@ impl Journal {
 
     /// A journal whose changes go nowhere but to `rx` (router tests).
     #[cfg(test)]
-    pub(crate) fn for_tests(durable_acks: bool) -> (Journal, mpsc::Receiver<Op>) {
+    pub(crate) fn for_tests(durable_acks: bool, cap: usize) -> (Journal, mpsc::Receiver<Op>) {
         let (tx, rx) = mpsc::channel();
-        (Journal { tx, durable_acks }, rx)
+        (Journal::new(tx, durable_acks, cap), rx)
     }
 }
 
@@ -282,10 +337,7 @@ impl Store {
             .spawn(move || writer.run(rx))?;
         Ok(Opened {
             store: Store {
-                journal: Journal {
-                    tx,
-                    durable_acks: settings.durable_acks,
-                },
+                journal: Journal::new(tx, settings.durable_acks, settings.max_bytes),
                 thread,
             },
             snapshot,
@@ -335,6 +387,11 @@ fn open_and_load(
             }),
         },
     }
+}
+
+/// What a message with this topic and payload costs the store.
+pub(crate) fn message_bytes(topic: &str, payload: &[u8]) -> usize {
+    topic.len() + payload.len() + ROW_OVERHEAD
 }
 
 /// Seconds since the Unix epoch, for `offline_since`.

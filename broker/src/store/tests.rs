@@ -40,6 +40,7 @@ fn settings(path: PathBuf) -> PersistenceSettings {
         // Long, so that only Flush and Close commit.
         commit_interval: Duration::from_secs(3600),
         durable_acks: false,
+        max_bytes: usize::MAX,
     }
 }
 

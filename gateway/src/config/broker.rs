@@ -19,6 +19,7 @@ pub(crate) struct Persistence {
     pub enabled: bool,
     pub commit_interval: std::time::Duration,
     pub durable_acks: bool,
+    pub max_bytes: u64,
 }
 
 impl Default for Persistence {
@@ -28,6 +29,8 @@ impl Default for Persistence {
             // What a power cut can lose; one sync a second is nothing to an SD card.
             commit_interval: std::time::Duration::from_secs(1),
             durable_acks: false,
+            // A small share of even an 8 GB card, and far beyond what a home's broker holds.
+            max_bytes: 64_000_000,
         }
     }
 }
@@ -40,6 +43,7 @@ impl Persistence {
             path: dir.join(STORE_FILE),
             commit_interval: self.commit_interval,
             durable_acks: self.durable_acks,
+            max_bytes: usize::try_from(self.max_bytes).unwrap_or(usize::MAX),
         })
     }
 }
@@ -152,6 +156,9 @@ fn read_persistence(
     }
     if let Some(b) = t.boolean(errs, "durable_acks") {
         persistence.durable_acks = b;
+    }
+    if let Some(n) = t.size(errs, "max_store_size", 100_000..=1_000_000_000_000) {
+        persistence.max_bytes = n;
     }
     if let Some((text, span)) = t.string(errs, "session_expiry") {
         if text == "never" {

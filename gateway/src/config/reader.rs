@@ -190,6 +190,33 @@ impl<'t, 'i> TableReader<'t, 'i> {
         }
     }
 
+    /// A size in bytes written like `"64MB"`, `"512kB"` or `"1GiB"` (kB, MB, GB are powers of
+    /// 1000; KiB, MiB, GiB of 1024), within `range`.
+    pub(crate) fn size(
+        &mut self,
+        errs: &mut ErrorSink,
+        key: &'static str,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Option<u64> {
+        let (text, span) = self.string(errs, key)?;
+        match parse_size(text).filter(|n| range.contains(n)) {
+            Some(n) => Some(n),
+            None => {
+                errs.report(
+                    &self.key_path(key),
+                    span,
+                    format!(
+                        "\"{}\" is not a size between {} and {} bytes; write it like \"64MB\" or \"512kB\"",
+                        excerpt(text),
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
     /// A string parsed with `FromStr`; `what` and `example` make the error message.
     pub(crate) fn parsed<T: FromStr>(
         &mut self,
@@ -371,6 +398,43 @@ impl<'t, 'i> TableReader<'t, 'i> {
                     format!("unknown key `{name}`; {expected}"),
                 );
             }
+        }
+    }
+}
+
+/// `"64MB"` as 64,000,000 bytes; see [`TableReader::size`].
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "kB" | "KB" => 1000,
+        "MB" => 1000 * 1000,
+        "GB" => 1000 * 1000 * 1000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return None,
+    };
+    number.checked_mul(factor)
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_read_with_their_units() {
+        assert_eq!(parse_size("64MB"), Some(64_000_000));
+        assert_eq!(parse_size("512 kB"), Some(512_000));
+        assert_eq!(parse_size("1GiB"), Some(1 << 30));
+        assert_eq!(parse_size("100"), Some(100));
+        for bad in ["", "MB", "12 parsecs", "-1MB", "1.5MB"] {
+            assert_eq!(parse_size(bad), None, "{bad:?}");
         }
     }
 }

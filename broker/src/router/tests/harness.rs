@@ -63,6 +63,32 @@ impl TestBroker {
         }))
     }
 
+    /// A router that records its changes in `journal`, as one with a store does.
+    pub(super) fn with_journal(settings: BrokerSettings, journal: crate::store::Journal) -> Self {
+        let counters = Arc::new(Counters::default());
+        let router = Router::new(settings, open_acl(), counters.clone())
+            .with_store(journal, crate::store::StoreHealth::default());
+        Self(Rc::new(Inner {
+            router: RefCell::new(router),
+            counters,
+            next_conn: Cell::new(1),
+            users_generation: Cell::new(0),
+        }))
+    }
+
+    /// Takes up what a store held, as at start.
+    pub(super) fn restore(&self, snapshot: crate::store::Snapshot) {
+        self.0.router.borrow_mut().restore(snapshot);
+    }
+
+    /// The periodic removal of sessions away longer than `session_expiry`, with the expiry
+    /// set to `expiry` first.
+    pub(super) fn expire_sessions_after(&self, expiry: std::time::Duration) {
+        let mut router = self.0.router.borrow_mut();
+        router.settings.session_expiry = Some(expiry);
+        router.expire_sessions();
+    }
+
     pub(super) fn handle(&self, event: Event) {
         self.0.router.borrow_mut().handle(event);
     }
