@@ -155,8 +155,11 @@ fn open_checked(path: &Path) -> Result<Connection, Unusable> {
             "SQLite would not use a write-ahead log there (journal mode {mode})"
         )));
     }
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;")
-        .map_err(|e| classify(&e))?;
+    // Temporary tables in memory: the card should not get them.
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(|e| classify(&e))?;
     let check: String = conn
         .query_row("PRAGMA quick_check", [], |row| row.get(0))
         .map_err(|e| classify(&e))?;
