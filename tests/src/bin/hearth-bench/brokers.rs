@@ -62,6 +62,31 @@ impl Listener {
     }
 }
 
+/// Mosquitto's `autosave_interval` when none is set: it saves its database this often, and
+/// at shutdown.
+pub const MOSQUITTO_AUTOSAVE_DEFAULT: u64 = 1800;
+
+/// What a started broker keeps on disk.
+#[derive(Clone, Debug)]
+pub struct Persistence {
+    /// Hearth's `state_dir`, Mosquitto's `persistence_location`; made if missing.
+    pub dir: PathBuf,
+    /// Hearth's `durable_acks`: PUBACK and PUBREC only once the change is durable.
+    pub durable_acks: bool,
+    /// Mosquitto's `autosave_interval` in seconds; `None` keeps its default.
+    pub autosave_interval: Option<u64>,
+}
+
+/// How a broker is started besides its listener: without either, anyone gets in and
+/// nothing is kept on disk.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options<'a> {
+    /// Only the users in this file get in (Mosquitto with `allow_anonymous false`, Hearth
+    /// with `password_file`, which refuses anonymous clients).
+    pub password_file: Option<&'a Path>,
+    pub persistence: Option<&'a Persistence>,
+}
+
 /// A directory for config files and broker logs, removed on drop.
 pub struct ScratchDir {
     pub path: PathBuf,
@@ -69,7 +94,12 @@ pub struct ScratchDir {
 
 impl ScratchDir {
     pub fn create(tag: &str) -> Result<Self> {
-        let path = std::env::temp_dir().join(format!("hearth-bench-{tag}"));
+        Self::create_in(&std::env::temp_dir(), tag)
+    }
+
+    /// A scratch directory under `parent` (which must exist).
+    pub fn create_in(parent: &Path, tag: &str) -> Result<Self> {
+        let path = parent.join(format!("hearth-bench-{tag}"));
         fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
         Ok(ScratchDir { path })
     }
@@ -85,6 +115,8 @@ impl Drop for ScratchDir {
 /// early return never leaves it running.
 pub struct RunningBroker {
     pub port: u16,
+    /// From spawning the process until it first accepted a TCP connection.
+    pub accepting_after: Duration,
     child: Child,
 }
 
@@ -121,22 +153,24 @@ pub async fn start(
     dir: &Path,
     startup: Duration,
 ) -> Result<RunningBroker> {
-    start_with(kind, listener, dir, startup, None).await
+    start_with(kind, listener, dir, startup, Options::default()).await
 }
 
-/// Starts `kind` like [`start`]; with `password_file`, only the users in it get in (Mosquitto
-/// with `allow_anonymous false`, Hearth with `password_file`, which refuses anonymous clients).
+/// Starts `kind` like [`start`], with a password file or persistence as `options` say.
 pub async fn start_with(
     kind: &BrokerKind,
     listener: &Listener,
     dir: &Path,
     startup: Duration,
-    password_file: Option<&Path>,
+    options: Options<'_>,
 ) -> Result<RunningBroker> {
     let port = free_port()?;
     let name = kind.name();
     let log_path = dir.join(format!("{name}.log"));
-    let mut command = command(kind, listener, dir, port, password_file)?;
+    if let Some(p) = options.persistence {
+        make_state_dir(kind, &p.dir)?;
+    }
+    let mut command = command(kind, listener, dir, port, options)?;
     let log =
         File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
     let log_err = log.try_clone().context("duplicating log handle")?;
@@ -144,11 +178,16 @@ pub async fn start_with(
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(log_err));
+    let spawned = Instant::now();
     let child = command
         .spawn()
         .with_context(|| format!("starting {name}: {command:?}"))?;
-    let mut broker = RunningBroker { port, child };
-    if let Err(e) = wait_accepting(&mut broker, startup).await {
+    let mut broker = RunningBroker {
+        port,
+        accepting_after: Duration::ZERO,
+        child,
+    };
+    if let Err(e) = wait_accepting(&mut broker, spawned, startup).await {
         let tail = log_tail(&log_path);
         let tail = if tail.is_empty() {
             " (its log is empty)".to_string()
@@ -160,14 +199,27 @@ pub async fn start_with(
     Ok(broker)
 }
 
+/// Mosquitto started as root drops to the `mosquitto` user, which must be able to write
+/// its database there.
+fn make_state_dir(kind: &BrokerKind, dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    if matches!(kind, BrokerKind::Mosquitto(_)) {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o777))
+            .with_context(|| format!("opening {} to the mosquitto user", dir.display()))?;
+    }
+    Ok(())
+}
+
 fn command(
     kind: &BrokerKind,
     listener: &Listener,
     dir: &Path,
     port: u16,
-    password_file: Option<&Path>,
+    options: Options<'_>,
 ) -> Result<Command> {
     let files = listener.files()?;
+    let password_file = options.password_file;
     Ok(match kind {
         BrokerKind::Mosquitto(bin) => {
             // TCP_NODELAY stays at Mosquitto's default (off), as rumqttd 0.20
@@ -195,12 +247,26 @@ fn command(
                 Some(path) => format!("allow_anonymous false\npassword_file {}\n", path.display()),
                 None => "allow_anonymous true\n".to_string(),
             };
+            let persistence = match options.persistence {
+                None => "persistence false\n".to_string(),
+                Some(p) => {
+                    // The trailing slash matters: Mosquitto appends the file name to it.
+                    let mut text = format!(
+                        "persistence true\npersistence_location {}/\n",
+                        p.dir.display()
+                    );
+                    if let Some(seconds) = p.autosave_interval {
+                        text.push_str(&format!("autosave_interval {seconds}\n"));
+                    }
+                    text
+                }
+            };
             let text = format!(
                 "{spare}\
                  listener {port} 127.0.0.1\n\
                  {served}\
                  {auth}\
-                 persistence false\n\
+                 {persistence}\
                  max_inflight_messages {MOSQUITTO_MAX_INFLIGHT}\n\
                  max_queued_messages {MOSQUITTO_MAX_QUEUED}\n\
                  log_dest stderr\n\
@@ -229,9 +295,19 @@ fn command(
             let password = password_file
                 .map(|path| format!("password_file = {:?}\n", path.display().to_string()))
                 .unwrap_or_default();
+            let (state_dir, persistence) = match options.persistence {
+                None => (String::new(), String::new()),
+                Some(p) => (
+                    format!(
+                        "[gateway]\nstate_dir = {:?}\n\n",
+                        p.dir.display().to_string()
+                    ),
+                    format!("persistence = true\ndurable_acks = {}\n", p.durable_acks),
+                ),
+            };
             let mut text = format!(
-                "[broker]\nmax_inflight = {MOSQUITTO_MAX_INFLIGHT}\n\
-                 max_queued_messages = {MOSQUITTO_MAX_QUEUED}\n{password}\n\
+                "{state_dir}[broker]\nmax_inflight = {MOSQUITTO_MAX_INFLIGHT}\n\
+                 max_queued_messages = {MOSQUITTO_MAX_QUEUED}\n{password}{persistence}\n\
                  [[broker.listener]]\nkind = \"{}\"\naddress = \"127.0.0.1:{port}\"\n",
                 listener.transport.word()
             );
@@ -250,8 +326,13 @@ fn command(
     })
 }
 
-async fn wait_accepting(broker: &mut RunningBroker, startup: Duration) -> Result<()> {
-    let deadline = Instant::now() + startup;
+/// Probes every 10 ms: `persistence` times a restart by the first accepted connection.
+async fn wait_accepting(
+    broker: &mut RunningBroker,
+    spawned: Instant,
+    startup: Duration,
+) -> Result<()> {
+    let deadline = spawned + startup;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, broker.port));
     loop {
         if let Some(status) = broker.child.try_wait().context("polling broker process")? {
@@ -259,12 +340,13 @@ async fn wait_accepting(broker: &mut RunningBroker, startup: Duration) -> Result
         }
         if let Ok(Ok(_stream)) = timeout(Duration::from_millis(500), TcpStream::connect(addr)).await
         {
+            broker.accepting_after = spawned.elapsed();
             return Ok(());
         }
         if Instant::now() >= deadline {
             bail!("nothing accepted on {addr} within {startup:?}");
         }
-        sleep(Duration::from_millis(50)).await;
+        sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -148,8 +148,20 @@ pub struct CompareArgs {
     /// Seconds to wait for a started broker to accept TCP connections.
     #[arg(long, default_value_t = 10)]
     pub startup_timeout: u64,
+    /// What Hearth and Mosquitto keep on disk, in the scratch directory: `default` gives
+    /// Hearth a state_dir (group commit) and Mosquitto `persistence true`; `strict` also sets
+    /// Hearth's `durable_acks = true`. rumqttd keeps nothing either way.
+    #[arg(long, value_enum, default_value_t = PersistenceMode::Off)]
+    pub persistence: PersistenceMode,
     #[command(flatten)]
     pub load: LoadArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PersistenceMode {
+    Off,
+    Default,
+    Strict,
 }
 
 /// The brokers `connect-rate` and `storm` start, and the tool that writes Mosquitto's
@@ -290,6 +302,10 @@ pub struct LoadArgs {
     /// Tokio worker threads for all clients of this process.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Subscribers connect with clean_session=false (and fixed client ids), so their QoS 1
+    /// messages are queued in a persistent session.
+    #[arg(long)]
+    pub persistent_sessions: bool,
     /// Also print the table as markdown.
     #[arg(long)]
     pub markdown: bool,
@@ -340,7 +356,7 @@ pub enum ScenarioSel {
 mod tests {
     use clap::Parser;
 
-    use super::{Cli, Command};
+    use super::{Cli, Command, PersistenceMode};
 
     #[test]
     fn connect_rate_defaults() {
@@ -354,6 +370,29 @@ mod tests {
             args.brokers.mosquitto_bin.to_str(),
             Some("/usr/sbin/mosquitto")
         );
+    }
+
+    #[test]
+    fn compare_persistence_is_off_unless_asked() {
+        let cli = Cli::try_parse_from(["hearth-bench", "compare"]).expect("parses");
+        let Command::Compare(args) = cli.command else {
+            panic!("not compare");
+        };
+        assert_eq!(args.persistence, PersistenceMode::Off);
+        assert!(!args.load.persistent_sessions);
+        let cli = Cli::try_parse_from([
+            "hearth-bench",
+            "compare",
+            "--persistence",
+            "strict",
+            "--persistent-sessions",
+        ])
+        .expect("parses");
+        let Command::Compare(args) = cli.command else {
+            panic!("not compare");
+        };
+        assert_eq!(args.persistence, PersistenceMode::Strict);
+        assert!(args.load.persistent_sessions);
     }
 
     #[test]

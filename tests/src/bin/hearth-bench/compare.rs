@@ -7,10 +7,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use rustls::ClientConfig;
 
-use crate::brokers::{self, BrokerKind, Listener, ScratchDir};
-use crate::cli::{CompareArgs, LoadArgs, RunArgs, Transport};
+use crate::brokers::{self, BrokerKind, Listener, Options, Persistence, ScratchDir};
+use crate::cli::{CompareArgs, LoadArgs, PersistenceMode, RunArgs, Transport};
 use crate::conn::{Endpoint, Link};
 use crate::cpu;
+use crate::disk;
 use crate::machine;
 use crate::scenario::{self, Target};
 use crate::stats::ScenarioResult;
@@ -49,18 +50,42 @@ pub async fn run_one(args: RunArgs) -> Result<()> {
 /// `hearth-bench compare`: start each broker in turn, drive it, stop it.
 pub async fn run_all(args: CompareArgs) -> Result<()> {
     check_load(&args.load)?;
+    let run_id = run_id();
+    let dir = ScratchDir::create(&run_id)?;
+    let store_of = |kind: &BrokerKind| {
+        let keeps = matches!(kind, BrokerKind::Mosquitto(_) | BrokerKind::Hearth(_));
+        (keeps && args.persistence != PersistenceMode::Off).then(|| Persistence {
+            dir: dir.path.join(format!("{}-state", kind.name())),
+            durable_acks: args.persistence == PersistenceMode::Strict,
+            autosave_interval: None,
+        })
+    };
+    let on_disk = match args.persistence {
+        PersistenceMode::Off => String::new(),
+        _ => format!(" on {}", filesystem(&dir.path)),
+    };
     let mut kinds = Vec::new();
     let mut lines = Vec::new();
     if !args.no_mosquitto {
         let version = brokers::mosquitto_version(&args.mosquitto_bin)
             .unwrap_or_else(|| "version unknown".to_string());
+        let kind = BrokerKind::Mosquitto(args.mosquitto_bin.clone());
+        let persistence = match store_of(&kind) {
+            None => "persistence off".to_string(),
+            Some(p) => format!(
+                "persistence true, persistence_location {}/{on_disk}, autosave_interval {} s \
+                 (its default: the database is saved that often and at shutdown)",
+                p.dir.display(),
+                brokers::MOSQUITTO_AUTOSAVE_DEFAULT
+            ),
+        };
         lines.push(format!(
-            "mosquitto: {} ({version}); max_inflight_messages {}, max_queued_messages {}, persistence off",
+            "mosquitto: {} ({version}); max_inflight_messages {}, max_queued_messages {}, {persistence}",
             args.mosquitto_bin.display(),
             brokers::MOSQUITTO_MAX_INFLIGHT,
             brokers::MOSQUITTO_MAX_QUEUED
         ));
-        kinds.push(BrokerKind::Mosquitto(args.mosquitto_bin.clone()));
+        kinds.push(kind);
     }
     let tcp = args.load.transport == Transport::Tcp;
     if !args.no_rumqttd && !tcp {
@@ -80,19 +105,27 @@ pub async fn run_all(args: CompareArgs) -> Result<()> {
         kinds.push(BrokerKind::Rumqttd);
     }
     if let Some(bin) = &args.hearth_bin {
+        let kind = BrokerKind::Hearth(bin.clone());
+        let persistence = match store_of(&kind) {
+            None => String::new(),
+            Some(p) => format!(
+                ", state_dir {}{on_disk}, persistence true, commit_interval 1s (default), \
+                 durable_acks {}",
+                p.dir.display(),
+                p.durable_acks
+            ),
+        };
         lines.push(format!(
-            "hearth: {}; max_inflight {}, max_queued_messages {}",
+            "hearth: {}; max_inflight {}, max_queued_messages {}{persistence}",
             bin.display(),
             brokers::MOSQUITTO_MAX_INFLIGHT,
             brokers::MOSQUITTO_MAX_QUEUED
         ));
-        kinds.push(BrokerKind::Hearth(bin.clone()));
+        kinds.push(kind);
     }
     if kinds.is_empty() {
         bail!("no broker selected");
     }
-    let run_id = run_id();
-    let dir = ScratchDir::create(&run_id)?;
     let transport = args.load.transport;
     // A CA and server certificate made for this run, in the scratch directory.
     let pki = transport.uses_tls().then(tests::Pki::new);
@@ -115,10 +148,12 @@ pub async fn run_all(args: CompareArgs) -> Result<()> {
     let all = async {
         let mut rows = Vec::new();
         for kind in &kinds {
+            let persistence = store_of(kind);
             let started = Started {
                 kind,
                 listener: &listener,
                 link: &link,
+                persistence: persistence.as_ref(),
             };
             rows.extend(one_broker(started, &dir, startup, &args.load, &run_id).await);
         }
@@ -129,11 +164,21 @@ pub async fn run_all(args: CompareArgs) -> Result<()> {
     Ok(())
 }
 
-/// One broker to start, the listener it gets and how the clients reach it.
+/// One broker to start, the listener it gets, how the clients reach it and what it keeps on
+/// disk.
 struct Started<'a> {
     kind: &'a BrokerKind,
     listener: &'a Listener,
     link: &'a Link,
+    persistence: Option<&'a Persistence>,
+}
+
+/// `ext4 on / (/dev/vda)`, or why the file system is unknown.
+fn filesystem(path: &std::path::Path) -> String {
+    match disk::mount_of(path) {
+        Ok(m) => m.describe(),
+        Err(e) => format!("an unknown file system ({e:#})"),
+    }
 }
 
 fn link(transport: Transport, tls: Option<Arc<ClientConfig>>) -> Result<Link> {
@@ -158,7 +203,19 @@ async fn one_broker(
     let name = started.kind.name();
     eprintln!("starting {name}");
     // Dropped when this function returns, which kills the child.
-    let broker = match brokers::start(started.kind, started.listener, &dir.path, startup).await {
+    let options = Options {
+        persistence: started.persistence,
+        ..Options::default()
+    };
+    let broker = match brokers::start_with(
+        started.kind,
+        started.listener,
+        &dir.path,
+        startup,
+        options,
+    )
+    .await
+    {
         Ok(b) => b,
         Err(e) => {
             eprintln!("{name}: {e:#}");
@@ -274,12 +331,17 @@ fn print_header(load: &LoadArgs, brokers: &[String]) {
         load.timeout
     );
     println!(
-        "client: rumqttc 0.25 over {}, TCP_NODELAY on, MQTT 3.1.1, clean sessions",
+        "client: rumqttc 0.25 over {}, TCP_NODELAY on, MQTT 3.1.1, {}",
         match load.transport {
             Transport::Tcp => "TCP",
             Transport::Ws => "WebSocket (ws://, path /mqtt)",
             Transport::Tls => "TLS (mqtts://)",
             Transport::Wss => "WebSocket over TLS (wss://, path /mqtt)",
+        },
+        if load.persistent_sessions {
+            "subscribers with persistent sessions (clean_session=false), publishers clean"
+        } else {
+            "clean sessions"
         }
     );
     for line in brokers {

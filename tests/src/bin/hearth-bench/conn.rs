@@ -40,11 +40,22 @@ impl Endpoint {
 /// The path MQTT over WebSocket is served on by Hearth (Mosquitto answers on any path).
 pub const WS_PATH: &str = "/mqtt";
 
-/// Creates a client that is not yet connected; the connection is made by
+/// Creates a clean-session client that is not yet connected; the connection is made by
 /// the first `EventLoop::poll`.
 pub fn client(
     endpoint: &Endpoint,
     client_id: &str,
+    inflight: u16,
+    channel_capacity: usize,
+) -> (AsyncClient, EventLoop) {
+    client_with_session(endpoint, client_id, true, inflight, channel_capacity)
+}
+
+/// Like [`client`]; `clean_session` false keeps the session when the client is gone.
+pub fn client_with_session(
+    endpoint: &Endpoint,
+    client_id: &str,
+    clean_session: bool,
     inflight: u16,
     channel_capacity: usize,
 ) -> (AsyncClient, EventLoop) {
@@ -57,7 +68,7 @@ pub fn client(
     };
     let mut options = MqttOptions::new(client_id, host, port);
     options.set_keep_alive(Duration::from_secs(30));
-    options.set_clean_session(true);
+    options.set_clean_session(clean_session);
     // rumqttc rejects packets above 10 KiB by default; leave room for topic
     // and header on top of the payload.
     let max_packet = (endpoint.payload_len + 1024).max(10 * 1024);

@@ -13,7 +13,7 @@ use hdrhistogram::Histogram;
 use tests::encode::{self, Connect};
 use tokio::time::Instant;
 
-use crate::brokers::{self, BrokerKind, Listener, ScratchDir};
+use crate::brokers::{self, BrokerKind, Listener, Options, ScratchDir};
 use crate::cli::ConnectRateArgs;
 use crate::compare;
 use crate::cpu;
@@ -243,8 +243,17 @@ async fn one_round(
     users: &[String],
 ) -> Result<Round> {
     // Dropped at the end of this function, which stops the broker.
-    let broker =
-        brokers::start_with(kind, &Listener::tcp(), dir, startup, Some(password_file)).await?;
+    let broker = brokers::start_with(
+        kind,
+        &Listener::tcp(),
+        dir,
+        startup,
+        Options {
+            password_file: Some(password_file),
+            ..Options::default()
+        },
+    )
+    .await?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, broker.port));
     let timeout = Duration::from_secs(args.timeout);
     if case.same_user {

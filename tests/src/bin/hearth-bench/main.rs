@@ -14,6 +14,7 @@ mod compare;
 mod conn;
 mod connect_rate;
 mod cpu;
+mod disk;
 #[cfg(feature = "rumqttd")]
 mod embedded;
 mod idle_rss;

@@ -94,6 +94,7 @@ pub async fn run(target: &Target<'_>, scenario: &Scenario) -> ScenarioResult {
             filter: filter.clone(),
             qos: scenario.qos,
             expected: scenario.messages,
+            clean_session: !target.load.persistent_sessions,
         };
         match subscriber::spawn(&target.endpoint, spec, progress.clone(), stop_rx.clone()) {
             Ok(sub) => subs.push(sub),

@@ -21,7 +21,7 @@ use tests::decode::Packet;
 use tests::encode::{self, Connect, Will};
 use tokio::time::Instant;
 
-use crate::brokers::{self, BrokerKind, Listener, ScratchDir};
+use crate::brokers::{self, BrokerKind, Listener, Options, ScratchDir};
 use crate::cli::StormArgs;
 use crate::clock;
 use crate::compare;
@@ -173,8 +173,17 @@ async fn one_broker(
 ) -> Result<()> {
     let startup = Duration::from_secs(args.brokers.startup_timeout);
     // Dropped when this function returns, which stops the broker.
-    let broker =
-        brokers::start_with(kind, &Listener::tcp(), dir, startup, Some(password_file)).await?;
+    let broker = brokers::start_with(
+        kind,
+        &Listener::tcp(),
+        dir,
+        startup,
+        Options {
+            password_file: Some(password_file),
+            ..Options::default()
+        },
+    )
+    .await?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, broker.port));
     let timeout = Duration::from_secs(args.timeout);
     let window = Duration::from_millis(args.window_ms);

@@ -45,6 +45,8 @@ pub struct SubscriberSpec {
     pub qos: QoS,
     /// Sequence numbers range over 0..expected.
     pub expected: u64,
+    /// false keeps the session (subscription and queued messages) when the client is gone.
+    pub clean_session: bool,
 }
 
 pub fn spawn(
@@ -54,7 +56,8 @@ pub fn spawn(
     stop: watch::Receiver<bool>,
 ) -> Result<Subscriber> {
     // Subscribers only send SUBSCRIBE and acks, so a small channel is enough.
-    let (client, eventloop) = conn::client(endpoint, &spec.client_id, 100, 16);
+    let (client, eventloop) =
+        conn::client_with_session(endpoint, &spec.client_id, spec.clean_session, 100, 16);
     // Queued now, sent by the event loop right after CONNACK.
     client
         .try_subscribe(spec.filter.clone(), spec.qos)
