@@ -34,6 +34,10 @@ pub enum Command {
     /// Nodes with passwords reconnecting all at once while a client's QoS 1 messages flow,
     /// Mosquitto and Hearth started in turn.
     Storm(StormArgs),
+    /// What keeping state on disk costs: bytes written per retained update and per queued
+    /// QoS 1 message, and writes while idle; Hearth and Mosquitto started fresh for each
+    /// measurement.
+    Persistence(PersistenceArgs),
     /// Print the gateway configuration `rule-latency` expects, with N filler rules.
     RuleConfig {
         #[arg(long, default_value_t = 10_000)]
@@ -231,6 +235,66 @@ pub struct StormArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct PersistenceArgs {
+    /// Hearth gateway binary; started as `PATH run --config FILE`.
+    #[arg(long)]
+    pub hearth_bin: PathBuf,
+    #[arg(long, default_value = "/usr/sbin/mosquitto")]
+    pub mosquitto_bin: PathBuf,
+    /// Where the brokers' state directories are made. Put it on the file system under
+    /// test: on tmpfs or overlay nothing reaches a block device and write_bytes stays 0.
+    #[arg(long, default_value = "/var/tmp")]
+    pub dir: PathBuf,
+    /// Measurements to run, in turn.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "retained,queued"
+    )]
+    pub parts: Vec<PersistencePart>,
+    /// retained: seconds of retained updates.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+    /// retained: topics the updates go round (`Home/Room{i}/temperature`).
+    #[arg(long, default_value_t = 100)]
+    pub topics: usize,
+    /// retained: updates per second, paced.
+    #[arg(long, default_value_t = 100)]
+    pub update_rate: u64,
+    /// retained: QoS of the updates.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub update_qos: u8,
+    /// retained: seconds without traffic after the updates, whose writes are counted too.
+    #[arg(long, default_value_t = 10)]
+    pub idle: u64,
+    /// queued: QoS 1 messages queued for an absent persistent subscriber.
+    #[arg(long, default_value_t = 2000)]
+    pub queued: u64,
+    /// queued: messages per second, paced.
+    #[arg(long, default_value_t = 100)]
+    pub queued_rate: u64,
+    /// queued: payload bytes (at least 16: sequence number + timestamp).
+    #[arg(long, default_value_t = 64)]
+    pub payload: usize,
+    /// Seconds to wait for a started broker to accept TCP connections.
+    #[arg(long, default_value_t = 30)]
+    pub startup_timeout: u64,
+    /// Tokio worker threads for the clients.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Also print the tables as markdown.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PersistencePart {
+    Retained,
+    Queued,
+}
+
+#[derive(Args, Debug)]
 pub struct IdleRssArgs {
     /// Hearth gateway binary; started as `PATH run --config FILE`.
     #[arg(long)]
@@ -356,7 +420,7 @@ pub enum ScenarioSel {
 mod tests {
     use clap::Parser;
 
-    use super::{Cli, Command, PersistenceMode};
+    use super::{Cli, Command, PersistenceMode, PersistencePart};
 
     #[test]
     fn connect_rate_defaults() {
@@ -393,6 +457,47 @@ mod tests {
         };
         assert_eq!(args.persistence, PersistenceMode::Strict);
         assert!(args.load.persistent_sessions);
+    }
+
+    #[test]
+    fn persistence_defaults_and_parts() {
+        assert!(Cli::try_parse_from(["hearth-bench", "persistence"]).is_err());
+        let cli = Cli::try_parse_from(["hearth-bench", "persistence", "--hearth-bin", "h"])
+            .expect("parses");
+        let Command::Persistence(args) = cli.command else {
+            panic!("not persistence");
+        };
+        assert_eq!(args.parts.len(), 2);
+        assert_eq!(
+            (args.seconds, args.topics, args.update_rate),
+            (20, 100, 100)
+        );
+        assert_eq!((args.queued, args.queued_rate), (2000, 100));
+        assert_eq!(args.dir.to_str(), Some("/var/tmp"));
+        let cli = Cli::try_parse_from([
+            "hearth-bench",
+            "persistence",
+            "--hearth-bin",
+            "h",
+            "--parts",
+            "queued",
+            "--dir",
+            "/work/x",
+        ])
+        .expect("parses");
+        let Command::Persistence(args) = cli.command else {
+            panic!("not persistence");
+        };
+        assert_eq!(args.parts, [PersistencePart::Queued]);
+        assert!(Cli::try_parse_from([
+            "hearth-bench",
+            "persistence",
+            "--hearth-bin",
+            "h",
+            "--update-qos",
+            "2"
+        ])
+        .is_err());
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! and drives each, `serve-rumqttd` is the embedded peer broker itself. `--transport` picks
 //! TCP, WebSocket, TLS or WebSocket over TLS. `idle-rss` measures the memory a connected,
 //! idle client costs each broker; `connect-rate` and `storm` start Mosquitto and Hearth in
-//! turn with password files and time CONNECTs.
+//! turn with password files and time CONNECTs; `persistence` measures what each broker
+//! writes to disk to keep its state.
 
 mod brokers;
 mod cli;
@@ -23,6 +24,8 @@ mod machine;
 mod monitor;
 mod passwords;
 mod payload;
+mod persistence;
+mod pipeline;
 mod publisher;
 mod raw_conn;
 mod rss;
@@ -30,6 +33,7 @@ mod rule_latency;
 mod scenario;
 mod sensor_latency;
 mod stats;
+mod store_writes;
 mod storm;
 mod subscriber;
 mod table;
@@ -60,6 +64,7 @@ fn main() -> Result<()> {
         Command::RuleLatency(args) => runtime(1)?.block_on(rule_latency::run(args)),
         Command::ConnectRate(args) => runtime(args.threads)?.block_on(connect_rate::run(args)),
         Command::Storm(args) => runtime(args.threads)?.block_on(storm::run(args)),
+        Command::Persistence(args) => runtime(args.threads)?.block_on(persistence::run(args)),
         Command::RuleConfig { filler, rooms } => {
             print!("{}", rule_latency::config(filler, rooms));
             Ok(())

@@ -41,6 +41,20 @@ impl PacketReader {
             }
         }
     }
+
+    /// Waits until the broker closes the connection, dropping whatever it still sends.
+    pub async fn closed(&mut self, deadline: Instant) -> Result<()> {
+        let mut sink = [0u8; 1024];
+        loop {
+            let n = timeout_at(deadline, self.io.read(&mut sink))
+                .await
+                .map_err(|_| anyhow!("the broker did not close the connection in time"))?;
+            // A reset counts as closed too.
+            if !matches!(n, Ok(n) if n > 0) {
+                return Ok(());
+            }
+        }
+    }
 }
 
 /// A TCP connection to a broker, split so one task may write while another reads.
