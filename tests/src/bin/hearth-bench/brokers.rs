@@ -4,7 +4,7 @@
 use std::fs::{self, File};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -19,6 +19,10 @@ pub const MOSQUITTO_MAX_INFLIGHT: u32 = 1000;
 /// checks it before queueing QoS 0 for a connected client, so a deep
 /// backlog must never reach it: loss should come from speed, not a limit.
 pub const MOSQUITTO_MAX_QUEUED: u32 = 1_000_000;
+/// Hearth's `max_retained_messages` when it keeps its state. Mosquitto keeps every retained
+/// message; Hearth's default cap (10,000, its own `$SYS` and status topics included) would
+/// refuse some of the 10,000 that `persistence` stores.
+pub const HEARTH_MAX_RETAINED: u32 = 1_000_000;
 
 #[derive(Clone, Debug)]
 pub enum BrokerKind {
@@ -115,6 +119,8 @@ impl Drop for ScratchDir {
 /// early return never leaves it running.
 pub struct RunningBroker {
     pub port: u16,
+    /// Just before the process was spawned.
+    pub spawned: Instant,
     /// From spawning the process until it first accepted a TCP connection.
     pub accepting_after: Duration,
     child: Child,
@@ -123,6 +129,28 @@ pub struct RunningBroker {
 impl RunningBroker {
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends SIGTERM and waits, bounded, for the process to exit; returns how long it took.
+    pub async fn terminate(&mut self, within: Duration) -> Result<(Duration, ExitStatus)> {
+        let signalled = Instant::now();
+        let pid = self.pid().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .context("running kill")?;
+        if !sent.success() {
+            bail!("kill -TERM {pid} failed: {sent}");
+        }
+        loop {
+            if let Some(status) = self.child.try_wait().context("polling broker process")? {
+                return Ok((signalled.elapsed(), status));
+            }
+            if signalled.elapsed() >= within {
+                bail!("the broker did not exit within {within:?} of SIGTERM");
+            }
+            sleep(Duration::from_millis(5)).await;
+        }
     }
 }
 
@@ -184,10 +212,11 @@ pub async fn start_with(
         .with_context(|| format!("starting {name}: {command:?}"))?;
     let mut broker = RunningBroker {
         port,
+        spawned,
         accepting_after: Duration::ZERO,
         child,
     };
-    if let Err(e) = wait_accepting(&mut broker, spawned, startup).await {
+    if let Err(e) = wait_accepting(&mut broker, startup).await {
         let tail = log_tail(&log_path);
         let tail = if tail.is_empty() {
             " (its log is empty)".to_string()
@@ -302,7 +331,11 @@ fn command(
                         "[gateway]\nstate_dir = {:?}\n\n",
                         p.dir.display().to_string()
                     ),
-                    format!("persistence = true\ndurable_acks = {}\n", p.durable_acks),
+                    format!(
+                        "persistence = true\ndurable_acks = {}\n\
+                         max_retained_messages = {HEARTH_MAX_RETAINED}\n",
+                        p.durable_acks
+                    ),
                 ),
             };
             let mut text = format!(
@@ -326,12 +359,9 @@ fn command(
     })
 }
 
-/// Probes every 10 ms: `persistence` times a restart by the first accepted connection.
-async fn wait_accepting(
-    broker: &mut RunningBroker,
-    spawned: Instant,
-    startup: Duration,
-) -> Result<()> {
+/// Probes every 2 ms: `persistence` times a restart by the first accepted connection.
+async fn wait_accepting(broker: &mut RunningBroker, startup: Duration) -> Result<()> {
+    let spawned = broker.spawned;
     let deadline = spawned + startup;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, broker.port));
     loop {
@@ -346,7 +376,7 @@ async fn wait_accepting(
         if Instant::now() >= deadline {
             bail!("nothing accepted on {addr} within {startup:?}");
         }
-        sleep(Duration::from_millis(10)).await;
+        sleep(Duration::from_millis(2)).await;
     }
 }
 

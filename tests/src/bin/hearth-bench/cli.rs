@@ -35,8 +35,8 @@ pub enum Command {
     /// Mosquitto and Hearth started in turn.
     Storm(StormArgs),
     /// What keeping state on disk costs: bytes written per retained update and per queued
-    /// QoS 1 message, and writes while idle; Hearth and Mosquitto started fresh for each
-    /// measurement.
+    /// QoS 1 message, writes while idle, and restart time with a full store; Hearth and
+    /// Mosquitto started fresh for each measurement.
     Persistence(PersistenceArgs),
     /// Print the gateway configuration `rule-latency` expects, with N filler rules.
     RuleConfig {
@@ -250,7 +250,7 @@ pub struct PersistenceArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "retained,queued"
+        default_value = "retained,queued,restart"
     )]
     pub parts: Vec<PersistencePart>,
     /// retained: seconds of retained updates.
@@ -277,6 +277,15 @@ pub struct PersistenceArgs {
     /// queued: payload bytes (at least 16: sequence number + timestamp).
     #[arg(long, default_value_t = 64)]
     pub payload: usize,
+    /// restart: retained messages in the store.
+    #[arg(long, default_value_t = 10_000)]
+    pub retained: usize,
+    /// restart: persistent sessions, each subscribed at QoS 1 to its own `node/{i}/set`.
+    #[arg(long, default_value_t = 1000)]
+    pub sessions: usize,
+    /// restart: QoS 1 messages queued for each session.
+    #[arg(long, default_value_t = 2)]
+    pub queued_per_session: usize,
     /// Seconds to wait for a started broker to accept TCP connections.
     #[arg(long, default_value_t = 30)]
     pub startup_timeout: u64,
@@ -292,6 +301,7 @@ pub struct PersistenceArgs {
 pub enum PersistencePart {
     Retained,
     Queued,
+    Restart,
 }
 
 #[derive(Args, Debug)]
@@ -467,12 +477,15 @@ mod tests {
         let Command::Persistence(args) = cli.command else {
             panic!("not persistence");
         };
-        assert_eq!(args.parts.len(), 2);
+        assert_eq!(args.parts.len(), 3);
         assert_eq!(
             (args.seconds, args.topics, args.update_rate),
             (20, 100, 100)
         );
-        assert_eq!((args.queued, args.queued_rate), (2000, 100));
+        assert_eq!(
+            (args.retained, args.sessions, args.queued_per_session),
+            (10_000, 1000, 2)
+        );
         assert_eq!(args.dir.to_str(), Some("/var/tmp"));
         let cli = Cli::try_parse_from([
             "hearth-bench",
@@ -480,7 +493,7 @@ mod tests {
             "--hearth-bin",
             "h",
             "--parts",
-            "queued",
+            "queued,restart",
             "--dir",
             "/work/x",
         ])
@@ -488,7 +501,10 @@ mod tests {
         let Command::Persistence(args) = cli.command else {
             panic!("not persistence");
         };
-        assert_eq!(args.parts, [PersistencePart::Queued]);
+        assert_eq!(
+            args.parts,
+            [PersistencePart::Queued, PersistencePart::Restart]
+        );
         assert!(Cli::try_parse_from([
             "hearth-bench",
             "persistence",

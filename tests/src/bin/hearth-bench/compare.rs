@@ -110,9 +110,10 @@ pub async fn run_all(args: CompareArgs) -> Result<()> {
             None => String::new(),
             Some(p) => format!(
                 ", state_dir {}{on_disk}, persistence true, commit_interval 1s (default), \
-                 durable_acks {}",
+                 durable_acks {}, max_retained_messages {}",
                 p.dir.display(),
-                p.durable_acks
+                p.durable_acks,
+                brokers::HEARTH_MAX_RETAINED
             ),
         };
         lines.push(format!(

@@ -6,7 +6,7 @@
 //! TCP, WebSocket, TLS or WebSocket over TLS. `idle-rss` measures the memory a connected,
 //! idle client costs each broker; `connect-rate` and `storm` start Mosquitto and Hearth in
 //! turn with password files and time CONNECTs; `persistence` measures what each broker
-//! writes to disk to keep its state.
+//! writes to disk to keep its state, and how fast it restarts on it.
 
 mod brokers;
 mod cli;
@@ -28,6 +28,7 @@ mod persistence;
 mod pipeline;
 mod publisher;
 mod raw_conn;
+mod restart;
 mod rss;
 mod rule_latency;
 mod scenario;

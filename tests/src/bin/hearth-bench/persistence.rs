@@ -5,7 +5,9 @@
 //!
 //! - `retained`: bytes written per retained update, then in an idle window;
 //! - `queued`: bytes written per QoS 1 message queued for an absent persistent subscriber,
-//!   and the drain when it comes back.
+//!   and the drain when it comes back;
+//! - `restart`: time from spawn until a broker restarted on a full store accepts
+//!   connections and has delivered every retained message.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -18,6 +20,7 @@ use crate::cli::{PersistenceArgs, PersistencePart};
 use crate::compare;
 use crate::disk::{self, Io, Mount};
 use crate::machine;
+use crate::restart;
 use crate::store_writes;
 
 /// Readings of a broker's counters this far apart, while waiting for its writes to stop:
@@ -85,12 +88,14 @@ impl Case {
             BrokerKind::Hearth(bin) => format!(
                 "{} ({}); [gateway] state_dir = a fresh directory per measurement; [broker] \
                  persistence = true, durable_acks = {}, commit_interval 1s and session_expiry \
-                 30d (defaults), max_inflight {}, max_queued_messages {}",
+                 30d (defaults), max_inflight {}, max_queued_messages {}, \
+                 max_retained_messages {}",
                 bin.display(),
                 brokers::hearth_version(bin).unwrap_or_else(|| "version unknown".into()),
                 self.durable_acks,
                 brokers::MOSQUITTO_MAX_INFLIGHT,
-                brokers::MOSQUITTO_MAX_QUEUED
+                brokers::MOSQUITTO_MAX_QUEUED,
+                brokers::HEARTH_MAX_RETAINED
             ),
             BrokerKind::Mosquitto(bin) => format!(
                 "{} ({}); persistence true, persistence_location a fresh directory per \
@@ -192,6 +197,9 @@ pub async fn run(args: PersistenceArgs) -> Result<()> {
     if args.topics == 0 || args.update_rate == 0 || args.queued_rate == 0 {
         bail!("--topics, --update-rate and --queued-rate must be at least 1");
     }
+    if args.retained == 0 {
+        bail!("--retained must be at least 1");
+    }
     let run_id = compare::run_id();
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("creating {}", args.dir.display()))?;
@@ -210,6 +218,7 @@ pub async fn run(args: PersistenceArgs) -> Result<()> {
             let table = match part {
                 PersistencePart::Retained => store_writes::retained(&bench).await,
                 PersistencePart::Queued => store_writes::queued(&bench).await,
+                PersistencePart::Restart => restart::run(&bench).await,
             };
             table.print(args.markdown);
             println!();
