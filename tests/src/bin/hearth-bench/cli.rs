@@ -35,8 +35,9 @@ pub enum Command {
     /// Mosquitto and Hearth started in turn.
     Storm(StormArgs),
     /// What keeping state on disk costs: bytes written per retained update and per queued
-    /// QoS 1 message, writes while idle, and restart time with a full store; Hearth and
-    /// Mosquitto started fresh for each measurement.
+    /// QoS 1 message, writes while idle, restart time with a full store, and QoS 1
+    /// throughput with acknowledgements that wait for durability; Hearth and Mosquitto
+    /// started fresh for each measurement.
     Persistence(PersistenceArgs),
     /// Print the gateway configuration `rule-latency` expects, with N filler rules.
     RuleConfig {
@@ -250,7 +251,7 @@ pub struct PersistenceArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "retained,queued,restart"
+        default_value = "retained,queued,restart,strict"
     )]
     pub parts: Vec<PersistencePart>,
     /// retained: seconds of retained updates.
@@ -274,7 +275,7 @@ pub struct PersistenceArgs {
     /// queued: messages per second, paced.
     #[arg(long, default_value_t = 100)]
     pub queued_rate: u64,
-    /// queued: payload bytes (at least 16: sequence number + timestamp).
+    /// queued and strict: payload bytes (at least 16: sequence number + timestamp).
     #[arg(long, default_value_t = 64)]
     pub payload: usize,
     /// restart: retained messages in the store.
@@ -286,6 +287,16 @@ pub struct PersistenceArgs {
     /// restart: QoS 1 messages queued for each session.
     #[arg(long, default_value_t = 2)]
     pub queued_per_session: usize,
+    /// strict: QoS 1 messages in all, shared by the publishers (20,000 take Hearth under
+    /// 0.1 s here, too short for a steady rate).
+    #[arg(long, default_value_t = 100_000)]
+    pub messages: u64,
+    /// strict: publishers at once.
+    #[arg(long, default_value_t = 10)]
+    pub publishers: usize,
+    /// strict: QoS 1 PUBLISHes each publisher keeps unacknowledged.
+    #[arg(long, default_value_t = 100)]
+    pub window: usize,
     /// Seconds to wait for a started broker to accept TCP connections.
     #[arg(long, default_value_t = 30)]
     pub startup_timeout: u64,
@@ -302,6 +313,7 @@ pub enum PersistencePart {
     Retained,
     Queued,
     Restart,
+    Strict,
 }
 
 #[derive(Args, Debug)]
@@ -477,14 +489,14 @@ mod tests {
         let Command::Persistence(args) = cli.command else {
             panic!("not persistence");
         };
-        assert_eq!(args.parts.len(), 3);
+        assert_eq!(args.parts.len(), 4);
         assert_eq!(
             (args.seconds, args.topics, args.update_rate),
             (20, 100, 100)
         );
         assert_eq!(
-            (args.retained, args.sessions, args.queued_per_session),
-            (10_000, 1000, 2)
+            (args.retained, args.sessions, args.messages),
+            (10_000, 1000, 100_000)
         );
         assert_eq!(args.dir.to_str(), Some("/var/tmp"));
         let cli = Cli::try_parse_from([
@@ -493,7 +505,7 @@ mod tests {
             "--hearth-bin",
             "h",
             "--parts",
-            "queued,restart",
+            "restart,strict",
             "--dir",
             "/work/x",
         ])
@@ -503,7 +515,7 @@ mod tests {
         };
         assert_eq!(
             args.parts,
-            [PersistencePart::Queued, PersistencePart::Restart]
+            [PersistencePart::Restart, PersistencePart::Strict]
         );
         assert!(Cli::try_parse_from([
             "hearth-bench",

@@ -8,6 +8,7 @@
 //! turn with password files and time CONNECTs; `persistence` measures what each broker
 //! writes to disk to keep its state, and how fast it restarts on it.
 
+mod acked_rate;
 mod brokers;
 mod cli;
 mod clock;

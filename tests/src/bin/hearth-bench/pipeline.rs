@@ -40,6 +40,7 @@ pub struct Published {
     pub sent: u64,
     /// PUBACKs received (QoS 1).
     pub acked: u64,
+    pub started: Instant,
     /// The last PUBACK at QoS 1, the last write at QoS 0.
     pub finished: Instant,
 }
@@ -113,6 +114,7 @@ pub async fn publish(
     let mut done = Published {
         sent,
         acked: 0,
+        started,
         finished: Instant::now(),
     };
     if let Some(acks) = acks {
