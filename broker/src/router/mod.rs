@@ -129,10 +129,8 @@ impl Router {
                 journal.add_held(session.held_bytes());
             }
             let key = self.new_key();
-            for filter in session.filters() {
-                if let Some(qos) = session.subscription_qos(filter) {
-                    self.subscriptions.insert(filter, key, qos);
-                }
+            for (filter, qos) in session.subscriptions() {
+                self.subscriptions.insert(filter, key, qos);
             }
             self.by_client_id.insert(client_id, key);
             self.sessions.insert(key, session);

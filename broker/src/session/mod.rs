@@ -306,8 +306,9 @@ impl Session {
         self.subscriptions.keys()
     }
 
-    pub(crate) fn subscription_qos(&self, filter: &str) -> Option<QoS> {
-        self.subscriptions.get(filter).copied()
+    /// Each subscription's filter with its granted QoS.
+    pub(crate) fn subscriptions(&self) -> impl Iterator<Item = (&Arc<str>, QoS)> {
+        self.subscriptions.iter().map(|(f, q)| (f, *q))
     }
 
     /// Takes a PUBLISH from the client: whether it is new, that is, to be routed, and the
