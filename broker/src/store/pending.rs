@@ -18,8 +18,8 @@ pub(super) struct Pending {
     pub sessions: HashMap<Arc<str>, SessionChanges>,
     /// Acknowledgements waiting for the commit that makes their PUBLISH durable, in order.
     pub acks: Vec<(ConnHandle, Packet)>,
-    /// Changes folded in since the last commit (zero: nothing to write).
-    pub changes: usize,
+    /// Changes folded in since the last commit, for the log: some may have cancelled out.
+    pub folded: usize,
 }
 
 #[derive(Default)]
@@ -46,14 +46,30 @@ pub(super) enum MessageChange {
     Delete,
 }
 
+impl SessionChanges {
+    fn is_empty(&self) -> bool {
+        !self.reset
+            && self.row.is_none()
+            && self.subscriptions.is_empty()
+            && self.messages.is_empty()
+            && self.incoming_qos2.is_empty()
+    }
+}
+
 impl Pending {
     pub(super) fn is_empty(&self) -> bool {
-        self.changes == 0 && self.acks.is_empty()
+        !self.has_changes() && self.acks.is_empty()
+    }
+
+    /// Whether a commit would write anything: a message held and done since the last commit
+    /// has cancelled out and leaves nothing.
+    pub(super) fn has_changes(&self) -> bool {
+        !self.retained.is_empty() || self.sessions.values().any(|s| !s.is_empty())
     }
 
     /// Folds one change in. `Close`, `Flush` and acknowledgements are the writer's to handle.
     pub(super) fn apply(&mut self, op: Op) {
-        self.changes += 1;
+        self.folded += 1;
         match op {
             Op::Retained { topic, message } => {
                 self.retained.insert(topic, message);
@@ -147,12 +163,12 @@ impl Pending {
                 self.session(client_id).incoming_qos2.insert(pkid, pending);
             }
             Op::AckWhenDurable { handle, packet } => {
-                self.changes -= 1;
+                self.folded -= 1;
                 self.acks.push((handle, packet));
             }
-            Op::Close(_) | Op::Flush(_) => self.changes -= 1,
+            Op::Close(_) | Op::Flush(_) => self.folded -= 1,
             #[cfg(test)]
-            Op::Sql(_) => self.changes -= 1,
+            Op::Sql(_) => self.folded -= 1,
         }
     }
 
@@ -195,6 +211,7 @@ mod tests {
             seq: 1,
         });
         assert!(p.sessions["c"].messages.is_empty());
+        assert!(!p.has_changes(), "nothing is left to write");
     }
 
     #[test]

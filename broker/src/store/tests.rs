@@ -293,3 +293,66 @@ async fn a_full_card_degrades_to_memory_and_recovers_with_nothing_lost() {
     assert_eq!(again.snapshot.retained[0].payload, big);
     again.store.close().await;
 }
+
+/// The writer's decisions, taken one change at a time without its thread.
+#[test]
+fn an_acknowledgement_waits_only_when_there_is_something_to_make_durable() {
+    let dir = Scratch::new("acks");
+    let (db, _) = schema::open(&dir.db()).unwrap();
+    let mut writer = writer::Writer::new(
+        dir.db(),
+        Some(db),
+        Duration::from_secs(3600),
+        Arc::new(Counters::default()),
+        StoreHealth::default(),
+        &[],
+    );
+    let (mut flushes, mut closing) = (Vec::new(), None);
+    let (handle, mut conn) = crate::outbox::channel();
+    let mut ack = |writer: &mut writer::Writer, pkid| {
+        writer.take(
+            Op::AckWhenDurable {
+                handle: handle.clone(),
+                packet: Packet::Puback(pkid),
+            },
+            &mut flushes,
+            &mut closing,
+        )
+    };
+    let mut sent = || match conn.rx.try_recv() {
+        Ok(crate::outbox::Outgoing::Packet(Packet::Puback(pkid))) => Some(pkid),
+        Ok(_) => panic!("not a PUBACK"),
+        Err(_) => None,
+    };
+
+    // Nothing reached any queue: there is nothing to wait for.
+    ack(&mut writer, 1);
+    assert_eq!(sent(), Some(1));
+
+    let done = |writer: &mut writer::Writer, seq| {
+        let op = Op::Done {
+            client_id: "node".into(),
+            seq,
+        };
+        writer.take(op, &mut Vec::new(), &mut None)
+    };
+
+    // A message queued for an absent client: its PUBACK waits for the commit.
+    writer.take(held(1, None), &mut Vec::new(), &mut None);
+    ack(&mut writer, 2);
+    assert_eq!(sent(), None);
+    // The message is delivered and acknowledged before the commit, so nothing is left to
+    // write; the next PUBACK still waits behind the earlier one (PUBACKs go in the order of
+    // their PUBLISHes).
+    done(&mut writer, 1);
+    ack(&mut writer, 3);
+    assert_eq!(sent(), None);
+    writer.commit(false);
+    assert_eq!((sent(), sent(), sent()), (Some(2), Some(3), None));
+
+    // Queued and acknowledged by its subscriber before the PUBLISH's own PUBACK: at once.
+    writer.take(held(2, None), &mut Vec::new(), &mut None);
+    done(&mut writer, 2);
+    ack(&mut writer, 4);
+    assert_eq!(sent(), Some(4));
+}

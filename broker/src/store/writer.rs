@@ -34,9 +34,9 @@ pub(super) struct Writer {
     pending: Pending,
     /// When the oldest uncommitted change arrived.
     oldest: Option<Instant>,
-    /// The totals as last written.
+    /// The totals as last written, and when.
     written_counters: HashMap<&'static str, u64>,
-    last_commit: Instant,
+    counters_written: Instant,
     last_attempt_failed: Option<Instant>,
 }
 
@@ -67,7 +67,7 @@ impl Writer {
             pending: Pending::default(),
             oldest: None,
             written_counters,
-            last_commit: Instant::now(),
+            counters_written: Instant::now(),
             last_attempt_failed: failed,
         }
     }
@@ -85,7 +85,7 @@ impl Writer {
                 Ok(op) => self.take(op, &mut flushes, &mut closing),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    self.commit();
+                    self.commit(true);
                     return;
                 }
             }
@@ -108,7 +108,7 @@ impl Writer {
                         Err(_) => break,
                     }
                 }
-                self.commit();
+                self.commit(closing.is_some() || !flushes.is_empty());
                 debug!("store commit finished");
                 for done in flushes.drain(..) {
                     let _ = done.send(());
@@ -128,7 +128,7 @@ impl Writer {
         }
     }
 
-    fn take(
+    pub(super) fn take(
         &mut self,
         op: Op,
         flushes: &mut Vec<tokio::sync::oneshot::Sender<()>>,
@@ -144,7 +144,12 @@ impl Writer {
                 }
             }
             // While the store fails the broker runs from memory: nobody waits for durability.
-            Op::AckWhenDurable { handle, packet } if self.last_attempt_failed.is_some() => {
+            // Nor does a publisher whose message left nothing to write (no subscriber queued
+            // it, not retained), unless acknowledgements before it wait: they go in order.
+            Op::AckWhenDurable { handle, packet }
+                if self.last_attempt_failed.is_some()
+                    || (self.pending.acks.is_empty() && !self.pending.has_changes()) =>
+            {
                 handle.send_packet(packet)
             }
             op => {
@@ -165,7 +170,7 @@ impl Writer {
             due = Some(due.map_or(failed + RETRY, |d| d.max(failed + RETRY)));
         }
         if due.is_none() && self.counters_changed() {
-            due = Some(self.last_commit + COUNTERS_ONLY);
+            due = Some(self.counters_written + COUNTERS_ONLY);
         }
         due.map(|d| d.saturating_duration_since(Instant::now()))
     }
@@ -178,7 +183,7 @@ impl Writer {
             || self.oldest.is_some_and(|t| t.elapsed() >= self.interval)
             || (self.oldest.is_none()
                 && self.counters_changed()
-                && self.last_commit.elapsed() >= COUNTERS_ONLY)
+                && self.counters_written.elapsed() >= COUNTERS_ONLY)
     }
 
     fn counters_changed(&self) -> bool {
@@ -187,8 +192,13 @@ impl Writer {
         })
     }
 
-    fn commit(&mut self) {
-        if self.pending.is_empty() && !self.counters_changed() {
+    /// Writes what is pending. The `$SYS` totals go with it at most once per interval (a
+    /// strict-mode commit per acknowledgement need not rewrite their page each time), and
+    /// always when `everything` is asked for (shutdown, a flush).
+    pub(super) fn commit(&mut self, everything: bool) {
+        let with_counters = (everything || self.counters_written.elapsed() >= self.interval)
+            && self.counters_changed();
+        if self.pending.is_empty() && !with_counters {
             return;
         }
         if self.db.is_none() {
@@ -208,18 +218,21 @@ impl Writer {
             }
         }
         let Some(db) = self.db.as_mut() else { return };
-        let totals: Vec<(&'static str, u64)> = self
-            .counters
-            .totals()
-            .iter()
-            .map(|(name, c)| (*name, Counters::get(c)))
-            .collect();
+        let totals: Vec<(&'static str, u64)> = if with_counters {
+            self.counters
+                .totals()
+                .iter()
+                .map(|(name, c)| (*name, Counters::get(c)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let started = Instant::now();
         match write(db, &self.pending, &totals, &self.written_counters) {
             Ok(()) => {
                 debug!(
                     "store committed {} changes and {} acknowledgements in {:?}",
-                    self.pending.changes,
+                    self.pending.folded,
                     self.pending.acks.len(),
                     started.elapsed()
                 );
@@ -228,8 +241,10 @@ impl Writer {
                 }
                 self.pending = Pending::default();
                 self.oldest = None;
-                self.written_counters = totals.into_iter().collect();
-                self.last_commit = Instant::now();
+                if with_counters {
+                    self.written_counters = totals.into_iter().collect();
+                    self.counters_written = Instant::now();
+                }
                 if self.last_attempt_failed.take().is_some() {
                     info!(
                         "the broker's store {} is written again; nothing held in memory meanwhile was lost",
