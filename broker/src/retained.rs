@@ -11,6 +11,15 @@
 use super::level_tree::{LevelTree, NodeId, ROOT};
 use super::message::Message;
 
+/// Why a client's retained message was delivered but not kept.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum NotStored {
+    /// `max_retained_messages` topics are retained already.
+    AtLimit,
+    /// The persistent store holds `max_store_size`.
+    StoreFull,
+}
+
 pub(crate) struct RetainedStore {
     tree: LevelTree<Message>,
     count: usize,
@@ -35,14 +44,25 @@ impl RetainedStore {
         }
     }
 
-    /// [`RetainedStore::update`] for a client's message: `false` (and nothing stored) if it
-    /// would retain a new topic while the store holds its limit or more.
-    pub(crate) fn update_within_limit(&mut self, msg: &Message) -> bool {
-        if self.is_new_topic(msg) && self.count >= self.limit {
-            return false;
+    /// [`RetainedStore::update`] for a client's message. A message that would retain a new
+    /// topic is not stored while the store holds its limit or more, nor when
+    /// `persistent_store_has_room` (given the bytes it would add) says no; updates and clears
+    /// of retained topics always are, so nothing retained is stuck.
+    pub(crate) fn update_within_limits(
+        &mut self,
+        msg: &Message,
+        persistent_store_has_room: impl FnOnce(usize) -> bool,
+    ) -> Result<(), NotStored> {
+        if self.is_new_topic(msg) {
+            if !persistent_store_has_room(crate::store::message_bytes(&msg.topic, &msg.payload)) {
+                return Err(NotStored::StoreFull);
+            }
+            if self.count >= self.limit {
+                return Err(NotStored::AtLimit);
+            }
         }
         self.update(msg);
-        true
+        Ok(())
     }
 
     /// Stores `msg` for its topic, or clears the topic when its payload is empty
@@ -76,7 +96,7 @@ impl RetainedStore {
     }
 
     /// Whether `msg` would retain a topic not retained yet.
-    pub(crate) fn is_new_topic(&self, msg: &Message) -> bool {
+    fn is_new_topic(&self, msg: &Message) -> bool {
         !msg.payload.is_empty()
             && self
                 .tree
@@ -199,22 +219,44 @@ mod tests {
     #[test]
     fn beyond_the_limit_new_topics_are_refused_and_retained_ones_still_change() {
         let mut s = RetainedStore::with_limit(2);
-        assert!(s.update_within_limit(&msg("a", "1")));
-        assert!(s.update_within_limit(&msg("b", "1")));
-        assert!(!s.update_within_limit(&msg("c", "1")), "a third topic");
+        let room = |_| true;
+        assert_eq!(s.update_within_limits(&msg("a", "1"), room), Ok(()));
+        assert_eq!(s.update_within_limits(&msg("b", "1"), room), Ok(()));
+        assert_eq!(
+            s.update_within_limits(&msg("c", "1"), room),
+            Err(NotStored::AtLimit),
+            "a third topic"
+        );
         assert!(topics(&s, "c").is_empty());
         // Updates of a retained topic always work, as do clears (of anything).
-        assert!(s.update_within_limit(&msg("a", "2")));
-        assert!(s.update_within_limit(&msg("c", "")));
-        assert!(s.update_within_limit(&msg("b", "")));
+        assert_eq!(s.update_within_limits(&msg("a", "2"), room), Ok(()));
+        assert_eq!(s.update_within_limits(&msg("c", ""), room), Ok(()));
+        assert_eq!(s.update_within_limits(&msg("b", ""), room), Ok(()));
         assert_eq!(topics(&s, "#"), ["a"]);
         // The freed place takes a new topic again.
-        assert!(s.update_within_limit(&msg("c", "1")));
+        assert_eq!(s.update_within_limits(&msg("c", "1"), room), Ok(()));
         assert_eq!(s.len(), 2);
         // The gateway's own messages are stored beyond the limit.
         s.update(&msg("hearth/gw/status", "online"));
         assert_eq!(s.len(), 3);
-        assert!(!s.update_within_limit(&msg("d", "1")));
+        assert_eq!(
+            s.update_within_limits(&msg("d", "1"), room),
+            Err(NotStored::AtLimit)
+        );
+    }
+
+    #[test]
+    fn a_full_persistent_store_refuses_new_topics_only() {
+        let mut s = RetainedStore::with_limit(10);
+        assert_eq!(s.update_within_limits(&msg("a", "1"), |_| true), Ok(()));
+        let full = |_| false;
+        assert_eq!(
+            s.update_within_limits(&msg("b", "1"), full),
+            Err(NotStored::StoreFull)
+        );
+        assert_eq!(s.update_within_limits(&msg("a", "2"), full), Ok(()));
+        assert_eq!(s.update_within_limits(&msg("a", ""), full), Ok(()));
+        assert!(topics(&s, "#").is_empty());
     }
 
     #[test]

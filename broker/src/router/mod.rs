@@ -22,7 +22,7 @@ use super::event::{ClientIdentity, CloseReason, Event};
 use super::log_limit::{LogLimiter, Refusal};
 use super::message::Message;
 use super::outbox::ConnHandle;
-use super::retained::RetainedStore;
+use super::retained::{NotStored, RetainedStore};
 use super::session::{ConnId, Connection, Delivery, Limits, Session, SessionKey};
 use super::settings::BrokerSettings;
 use super::store::{self, Journal, Op, Snapshot, StoreHealth};
@@ -676,46 +676,43 @@ impl Router {
     }
 
     /// [`Router::route`] for a client's message: a retained one on a new topic is stored only
-    /// while `max_retained_messages` allows (it is delivered either way).
+    /// while `max_retained_messages` and `max_store_size` allow (it is delivered either way).
     fn route_from_client(&mut self, message: Message, client_id: &str) {
-        if message.retain && !self.store_has_room_for_retained(&message) {
-            Counters::add(&self.counters.store_dropped, 1);
-            self.refusals.log(
-                Level::Warn,
-                None,
-                Refusal::RetainedLimit,
-                format_args!(
-                    "retained message not stored: the store holds max_store_size; it was delivered to the subscribers connected now client={client_id} topic={}",
-                    limits::shown(&message.topic)
-                ),
-            );
-        } else if message.retain && self.retained.update_within_limit(&message) {
-            self.note_retained(&message);
-        } else if message.retain {
-            Counters::add(&self.counters.refused_retained, 1);
-            self.refusals.log(
-                Level::Warn,
-                None,
-                Refusal::RetainedLimit,
-                format_args!(
-                    "retained message not stored: {} messages are retained (max_retained_messages); it was delivered to the subscribers connected now client={client_id} topic={}",
-                    self.retained.len(),
-                    limits::shown(&message.topic)
-                ),
-            );
+        if message.retain {
+            let journal = self.journal.as_ref();
+            let kept = self.retained.update_within_limits(&message, |bytes| {
+                journal.is_none_or(|journal| journal.has_room(bytes))
+            });
+            match kept {
+                Ok(()) => self.note_retained(&message),
+                Err(NotStored::StoreFull) => {
+                    Counters::add(&self.counters.store_dropped, 1);
+                    self.refusals.log(
+                        Level::Warn,
+                        None,
+                        Refusal::RetainedLimit,
+                        format_args!(
+                            "retained message not stored: the store holds max_store_size; it was delivered to the subscribers connected now client={client_id} topic={}",
+                            limits::shown(&message.topic)
+                        ),
+                    );
+                }
+                Err(NotStored::AtLimit) => {
+                    Counters::add(&self.counters.refused_retained, 1);
+                    self.refusals.log(
+                        Level::Warn,
+                        None,
+                        Refusal::RetainedLimit,
+                        format_args!(
+                            "retained message not stored: {} messages are retained (max_retained_messages); it was delivered to the subscribers connected now client={client_id} topic={}",
+                            self.retained.len(),
+                            limits::shown(&message.topic)
+                        ),
+                    );
+                }
+            }
         }
         self.fan_out(&message);
-    }
-
-    /// Whether a client's retained message fits the store's cap: updates and clears of
-    /// retained topics always do, so nothing retained is stuck.
-    fn store_has_room_for_retained(&self, message: &Message) -> bool {
-        match &self.journal {
-            Some(journal) if self.retained.is_new_topic(message) => {
-                journal.has_room(store::message_bytes(&message.topic, &message.payload))
-            }
-            _ => true,
-        }
     }
 
     /// Sends a message to every matching subscription, and stores it if retained.

@@ -217,6 +217,11 @@ impl TestBroker {
         Counters::get(&self.0.counters.publish_dropped)
     }
 
+    /// The `store_dropped` counter: messages not kept because the store holds its cap.
+    pub(super) fn store_dropped(&self) -> u64 {
+        Counters::get(&self.0.counters.store_dropped)
+    }
+
     /// The client ids of every session, sorted.
     pub(super) fn client_ids(&self) -> Vec<String> {
         let router = self.0.router.borrow();

@@ -86,3 +86,33 @@ fn with_durable_acks_the_puback_waits_behind_what_the_publish_changed() {
         .collect();
     assert_eq!(kinds, ["retained", "held", "puback"]);
 }
+
+#[test]
+fn a_full_store_keeps_no_new_retained_topic_but_still_updates_and_delivers() {
+    // Room for the first reading's row and not for a second topic's.
+    let cap = store::message_bytes("Kitchen/temperature", b"21.5") + 8;
+    let (journal, _ops) = Journal::for_tests(false, cap);
+    let b = TestBroker::with_journal(Default::default(), journal);
+    let (mut watcher, _) = b.connect(client("watcher"));
+    watcher.subscribe("#", QoS::AtMostOnce);
+    let mut node = b.client(client("node"));
+    node.publish("Kitchen/temperature", "21.5", QoS::AtMostOnce, true);
+    node.publish("Hall/temperature", "19.0", QoS::AtMostOnce, true);
+    // An update of a retained topic is always kept, so nothing retained is stuck.
+    node.publish("Kitchen/temperature", "22.0", QoS::AtMostOnce, true);
+    assert_eq!(watcher.publishes().len(), 3, "all delivered");
+    assert_eq!(b.store_dropped(), 1);
+    let (mut late, _) = b.connect(client("late"));
+    late.subscribe("#", QoS::AtMostOnce);
+    let kept: Vec<(String, String)> = late
+        .publishes()
+        .into_iter()
+        .map(|p| {
+            (
+                p.topic.to_string(),
+                String::from_utf8_lossy(&p.payload).into_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(kept, [("Kitchen/temperature".into(), "22.0".into())]);
+}
