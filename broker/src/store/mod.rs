@@ -68,7 +68,7 @@ pub(crate) mod tests_support {
 }
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -184,14 +184,38 @@ pub(crate) enum Op {
 #[derive(Clone)]
 pub(crate) struct Journal {
     tx: mpsc::Sender<Op>,
+    /// None in router tests, where no thread reads the changes.
+    wake: Option<Arc<WriterWake>>,
     durable_acks: bool,
     usage: Arc<Usage>,
 }
 
+/// When the store's thread is woken: for what cannot wait (an acknowledgement, a flush,
+/// shutdown), for the first change after it had nothing pending, and every
+/// [`DRAIN_AFTER`] changes. Other changes wait in the channel until it drains them, so a busy
+/// broker does not pay a thread wake-up for each.
+pub(crate) struct WriterWake {
+    thread: std::thread::Thread,
+    /// Set by the thread when it sleeps with nothing pending.
+    idle: Arc<AtomicBool>,
+    /// Changes sent so far (wrapping): every [`DRAIN_AFTER`]th wakes the thread to fold them.
+    sent: AtomicUsize,
+}
+
+/// Changes left in the channel before the store's thread is woken to fold them: bounds the
+/// memory they take (about 100 KiB) while sparing a wake-up per change.
+const DRAIN_AFTER: usize = 1024;
+
 impl Journal {
-    fn new(tx: mpsc::Sender<Op>, durable_acks: bool, cap: usize) -> Self {
+    fn new(
+        tx: mpsc::Sender<Op>,
+        wake: Option<Arc<WriterWake>>,
+        durable_acks: bool,
+        cap: usize,
+    ) -> Self {
         Journal {
             tx,
+            wake,
             durable_acks,
             usage: Arc::new(Usage {
                 held: AtomicUsize::new(0),
@@ -229,8 +253,17 @@ impl Journal {
     }
 
     pub(crate) fn record(&self, op: Op) {
+        let urgent = matches!(op, Op::AckWhenDurable { .. } | Op::Close(_) | Op::Flush(_));
         // The thread ends only at shutdown, after the router.
         let _ = self.tx.send(op);
+        if let Some(wake) = &self.wake {
+            // After the send: a thread going idle sets the flag, then looks at the channel
+            // once more, so either it sees this change or this sees the flag.
+            let sent = wake.sent.fetch_add(1, Ordering::Relaxed) + 1;
+            if urgent || sent % DRAIN_AFTER == 0 || wake.idle.swap(false, Ordering::SeqCst) {
+                wake.thread.unpark();
+            }
+        }
     }
 
     pub(crate) fn durable_acks(&self) -> bool {
@@ -241,7 +274,7 @@ impl Journal {
     #[cfg(test)]
     pub(crate) fn for_tests(durable_acks: bool, cap: usize) -> (Journal, mpsc::Receiver<Op>) {
         let (tx, rx) = mpsc::channel();
-        (Journal::new(tx, durable_acks, cap), rx)
+        (Journal::new(tx, None, durable_acks, cap), rx)
     }
 }
 
@@ -332,12 +365,19 @@ impl Store {
             health,
             &snapshot.counters,
         );
+        let idle = Arc::new(AtomicBool::new(false));
+        let writer_idle = idle.clone();
         let thread = std::thread::Builder::new()
             .name("hearth-store".into())
-            .spawn(move || writer.run(rx))?;
+            .spawn(move || writer.run(rx, &writer_idle))?;
+        let wake = Arc::new(WriterWake {
+            thread: thread.thread().clone(),
+            idle,
+            sent: AtomicUsize::new(0),
+        });
         Ok(Opened {
             store: Store {
-                journal: Journal::new(tx, settings.durable_acks, settings.max_bytes),
+                journal: Journal::new(tx, Some(wake), settings.durable_acks, settings.max_bytes),
                 thread,
             },
             snapshot,

@@ -355,4 +355,8 @@ fn an_acknowledgement_waits_only_when_there_is_something_to_make_durable() {
     done(&mut writer, 2);
     ack(&mut writer, 4);
     assert_eq!(sent(), Some(4));
+    // And when its interval ends nothing is written, and nothing is due after.
+    writer.commit(false);
+    assert!(!writer.due());
+    assert_eq!(writer.wait(), None, "nothing to wake up for");
 }

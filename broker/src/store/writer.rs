@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -22,8 +23,6 @@ const RETRY: Duration = Duration::from_secs(10);
 /// `$SYS` totals alone are written at most this often: losing a few minutes of counts in a
 /// power cut matters less than waking the card for them.
 const COUNTERS_ONLY: Duration = Duration::from_secs(300);
-/// Changes taken from the channel before looking at the clock again.
-const BATCH: usize = 4096;
 
 pub(super) struct Writer {
     path: PathBuf,
@@ -72,42 +71,20 @@ impl Writer {
         }
     }
 
-    pub(super) fn run(mut self, rx: mpsc::Receiver<Op>) {
+    pub(super) fn run(mut self, rx: mpsc::Receiver<Op>, idle: &AtomicBool) {
         let mut flushes = Vec::new();
+        let mut closing = None;
         loop {
-            let wait = self.wait();
-            let first = match wait {
-                None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
-                Some(wait) => rx.recv_timeout(wait),
-            };
-            let mut closing = None;
-            match first {
-                Ok(op) => self.take(op, &mut flushes, &mut closing),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    self.commit(true);
-                    return;
-                }
-            }
-            for _ in 0..BATCH {
-                if closing.is_some() {
-                    break;
-                }
-                match rx.try_recv() {
-                    Ok(op) => self.take(op, &mut flushes, &mut closing),
-                    Err(_) => break,
-                }
+            let open = self.drain(&rx, &mut flushes, &mut closing);
+            if !open {
+                self.commit(true);
+                return;
             }
             if closing.is_some() || !flushes.is_empty() || self.due() {
                 // Logged before the last look at the channel, so a change made before this
                 // line is in this commit or an earlier one (the process tests wait on it).
                 debug!("store commit starting");
-                while closing.is_none() {
-                    match rx.try_recv() {
-                        Ok(op) => self.take(op, &mut flushes, &mut closing),
-                        Err(_) => break,
-                    }
-                }
+                self.drain(&rx, &mut flushes, &mut closing);
                 self.commit(closing.is_some() || !flushes.is_empty());
                 debug!("store commit finished");
                 for done in flushes.drain(..) {
@@ -125,6 +102,58 @@ impl Writer {
                 let _ = done.send(());
                 return;
             }
+            self.sleep(&rx, idle, &mut flushes, &mut closing);
+        }
+    }
+
+    /// Takes every change waiting in the channel; `false` once every journal is gone.
+    fn drain(
+        &mut self,
+        rx: &mpsc::Receiver<Op>,
+        flushes: &mut Vec<tokio::sync::oneshot::Sender<()>>,
+        closing: &mut Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> bool {
+        while closing.is_none() {
+            match rx.try_recv() {
+                Ok(op) => self.take(op, flushes, closing),
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => return false,
+            }
+        }
+        true
+    }
+
+    /// Sleeps until the next commit is due or a journal wakes the thread (see
+    /// [`super::WriterWake`]); with nothing pending, until a journal does.
+    fn sleep(
+        &mut self,
+        rx: &mpsc::Receiver<Op>,
+        idle: &AtomicBool,
+        flushes: &mut Vec<tokio::sync::oneshot::Sender<()>>,
+        closing: &mut Option<tokio::sync::oneshot::Sender<()>>,
+    ) {
+        let wait = self.wait();
+        if wait == Some(Duration::ZERO) {
+            return;
+        }
+        if self.pending.is_empty() {
+            idle.store(true, Ordering::SeqCst);
+            // A change sent before the flag was set did not wake us: look once more.
+            match rx.try_recv() {
+                Ok(op) => {
+                    idle.store(false, Ordering::SeqCst);
+                    self.take(op, flushes, closing);
+                }
+                Err(mpsc::TryRecvError::Disconnected) => {}
+                Err(mpsc::TryRecvError::Empty) => match wait {
+                    None => std::thread::park(),
+                    Some(wait) => std::thread::park_timeout(wait),
+                },
+            }
+            idle.store(false, Ordering::SeqCst);
+        } else {
+            // Something is pending, so its commit is due at some time.
+            std::thread::park_timeout(wait.unwrap_or(RETRY));
         }
     }
 
@@ -161,7 +190,7 @@ impl Writer {
 
     /// How long to wait for the next change: until the oldest pending one is due, or a
     /// retry of a failing store, or the counters' turn; forever when nothing is pending.
-    fn wait(&self) -> Option<Duration> {
+    pub(super) fn wait(&self) -> Option<Duration> {
         if !self.pending.acks.is_empty() && self.last_attempt_failed.is_none() {
             return Some(Duration::ZERO);
         }
@@ -175,7 +204,7 @@ impl Writer {
         due.map(|d| d.saturating_duration_since(Instant::now()))
     }
 
-    fn due(&self) -> bool {
+    pub(super) fn due(&self) -> bool {
         if let Some(failed) = self.last_attempt_failed {
             return failed.elapsed() >= RETRY;
         }
@@ -199,6 +228,9 @@ impl Writer {
         let with_counters = (everything || self.counters_written.elapsed() >= self.interval)
             && self.counters_changed();
         if self.pending.is_empty() && !with_counters {
+            // What changed since the last commit cancelled out: nothing is due any more.
+            self.pending = Pending::default();
+            self.oldest = None;
             return;
         }
         if self.db.is_none() {
