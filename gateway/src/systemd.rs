@@ -335,7 +335,13 @@ mod tests {
             .set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
         let mut buf = [0u8; 512];
-        let n = listener.recv(&mut buf).expect("a datagram");
-        String::from_utf8_lossy(&buf[..n]).into_owned()
+        loop {
+            match listener.recv(&mut buf) {
+                Ok(n) => return String::from_utf8_lossy(&buf[..n]).into_owned(),
+                // A timed wait ends early with EINTR when the test process takes a signal.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => panic!("no datagram: {e}"),
+            }
+        }
     }
 }

@@ -315,6 +315,12 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failing test shows what the daemon said, which is most of what explains it.
+        if std::thread::panicking() {
+            for line in self.whole_log() {
+                eprintln!("hearth: {line}");
+            }
+        }
     }
 }
 
@@ -401,6 +407,7 @@ impl RawClient {
                 Ok(0) => return,
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => panic!("connection still open ({e})"),
             }
         }
@@ -414,7 +421,11 @@ impl RawClient {
             }
             let mut chunk = [0u8; 4096];
             match self.stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return None,
+                Ok(0) => return None,
+                // A blocking read with a timeout ends early with EINTR whenever the test
+                // process takes a signal, even one whose handler has SA_RESTART.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
             }
         }

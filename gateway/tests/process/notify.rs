@@ -37,7 +37,12 @@ impl FakeSystemd {
                 .set_read_timeout(Some(left.max(Duration::from_millis(1))))
                 .expect("read timeout");
             let mut buf = [0u8; 1024];
-            let n = self.socket.recv(&mut buf).ok()?;
+            let n = match self.socket.recv(&mut buf) {
+                Ok(n) => n,
+                // A signal to the test process ends a timed wait early; wait again.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return None,
+            };
             let datagram = String::from_utf8_lossy(&buf[..n]).into_owned();
             if datagram.lines().any(|l| l == needle) {
                 return Some(datagram);
