@@ -1,4 +1,4 @@
-//! One client connection: a reader that decodes packets and forwards them to the router, and a
+//! One client connection: a reader that decodes packets and hands them to the router, and a
 //! writer that encodes what the router sends back. A malformed packet, a protocol violation or
 //! a silent client ends this connection only.
 
@@ -9,7 +9,6 @@ use std::time::Duration;
 use bytes::BytesMut;
 use log::{debug, Level};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::accept_gate::AcceptGate;
@@ -20,13 +19,15 @@ use super::event::{ClientIdentity, CloseReason, Event};
 use super::listener::{ListenerInfo, Origin};
 use super::log_limit::{LogLimiter, Refusal};
 use super::outbox::{self, ConnHandle, Outgoing, WriterSide};
+use super::router::SharedRouter;
 use super::session::ConnId;
 use super::settings::ListenerKind;
 use super::transport::sniff::{self, Arrival};
 
 /// What every connection needs from the broker.
 pub(crate) struct ConnContext {
-    pub events: mpsc::Sender<Event>,
+    /// Packets are handled on the connection's own task, under the router's lock.
+    pub router: SharedRouter,
     pub counters: Arc<Counters>,
     pub max_packet_size: usize,
     pub connect_timeout: Duration,
@@ -148,7 +149,7 @@ pub(crate) async fn serve<R, W>(
         identity,
         handle: handle.clone(),
     };
-    if ctx.events.send(event).await.is_err() {
+    if ctx.router.handle(event).is_err() {
         return;
     }
     let reason = read_loop(
@@ -161,7 +162,7 @@ pub(crate) async fn serve<R, W>(
         &abort,
     )
     .await;
-    let _ = ctx.events.send(Event::Closed { conn, reason }).await;
+    let _ = ctx.router.handle(Event::Closed { conn, reason });
 }
 
 /// What a client that is not speaking MQTT on a plain TCP listener seems to want, and where
@@ -196,7 +197,7 @@ async fn refuse<W: AsyncWrite + Unpin>(writer: &mut W, code: ConnectReturnCode) 
     let _ = writer.shutdown().await;
 }
 
-/// Forwards packets until the connection ends, and says why it ended.
+/// Hands packets to the router until the connection ends, and says why it ended.
 async fn read_loop<R: AsyncRead + Unpin>(
     reader: &mut R,
     buf: &mut BytesMut,
@@ -206,19 +207,46 @@ async fn read_loop<R: AsyncRead + Unpin>(
     handle: &ConnHandle,
     abort: &CancellationToken,
 ) -> CloseReason {
-    // The server allows one and a half keepalive periods of silence (MQTT-3.1.2-24).
+    // The server allows one and a half keepalive periods of silence (MQTT-3.1.2-24). One timer
+    // for the connection, moved on once per read that completes a packet rather than made
+    // anew for each packet: a busy publisher's packets come many to a read.
     let silence = (keep_alive > 0).then(|| Duration::from_millis(u64::from(keep_alive) * 1500));
+    let mut silent = silence.map(|limit| Box::pin(tokio::time::sleep(limit)));
+    let mut heard_since_reset = false;
     loop {
-        let next = read_packet(reader, buf, ctx);
-        let packet = tokio::select! {
-            _ = abort.cancelled() => return CloseReason::WriterClosed,
-            read = maybe_timeout(silence, next) => match read {
-                None => return CloseReason::KeepAliveExpired,
-                Some(Ok(Some(packet))) => packet,
-                Some(Ok(None)) => return CloseReason::PeerClosed,
-                Some(Err(e)) => return e.into(),
-            },
+        let packet = match codec::decode(buf, ctx.max_packet_size) {
+            Ok(Some(packet)) => packet,
+            Ok(None) => {
+                buf.reserve(4096);
+                let read = tokio::select! {
+                    _ = abort.cancelled() => return CloseReason::WriterClosed,
+                    () = until(&mut silent) => return CloseReason::KeepAliveExpired,
+                    read = reader.read_buf(buf) => read,
+                };
+                match read {
+                    Ok(0) if buf.is_empty() => return CloseReason::PeerClosed,
+                    Ok(0) => {
+                        return CloseReason::Io(
+                            "connection closed in the middle of a packet".into(),
+                        )
+                    }
+                    Ok(n) => {
+                        Counters::add(&ctx.counters.bytes_received, n as u64);
+                        heard_since_reset = true;
+                    }
+                    Err(e) => return CloseReason::Io(e.to_string()),
+                }
+                continue;
+            }
+            Err(e) => return CloseReason::ProtocolError(e.to_string()),
         };
+        Counters::add(&ctx.counters.packets_received, 1);
+        if heard_since_reset {
+            heard_since_reset = false;
+            if let (Some(timer), Some(limit)) = (&mut silent, silence) {
+                timer.as_mut().reset(tokio::time::Instant::now() + limit);
+            }
+        }
         match packet {
             Packet::Pingreq => handle.send_packet(Packet::Pingresp),
             Packet::Disconnect => return CloseReason::Disconnected,
@@ -232,12 +260,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 ))
             }
             packet => {
-                if ctx
-                    .events
-                    .send(Event::Packet { conn, packet })
-                    .await
-                    .is_err()
-                {
+                if ctx.router.handle(Event::Packet { conn, packet }).is_err() {
                     return CloseReason::WriterClosed;
                 }
             }
@@ -245,10 +268,11 @@ async fn read_loop<R: AsyncRead + Unpin>(
     }
 }
 
-async fn maybe_timeout<F: std::future::Future>(limit: Option<Duration>, f: F) -> Option<F::Output> {
-    match limit {
-        Some(d) => tokio::time::timeout(d, f).await.ok(),
-        None => Some(f.await),
+/// Resolves when `timer` fires; never without one (keepalive 0).
+async fn until(timer: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>) {
+    match timer {
+        Some(timer) => timer.as_mut().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -1,9 +1,9 @@
 //! Hearth's MQTT 3.1/3.1.1 broker.
 //!
 //! ```text
-//! listener ──▶ connection (reader) ──Event──▶ router ──Outgoing──▶ connection (writer)
+//! listener ──▶ connection (reader) ──locks──▶ router ──Outgoing──▶ connection (writer)
 //!                                              ▲   owns sessions, subscriptions (trie),
-//!              BrokerHandle (in-process) ──────┘   retained messages, $SYS
+//!   BrokerHandle (in-process) ──Event──▶ router task   retained messages, $SYS
 //! ```
 
 mod accept_gate;
@@ -57,11 +57,10 @@ use connection::ConnContext;
 use counters::Counters;
 use event::Event;
 use log_limit::LogLimiter;
-use router::Router;
+use router::{Router, SharedRouter};
 use transport::tls::TlsError;
 
-/// Packets waiting for the router; when full, readers wait, which slows publishers through
-/// TCP instead of growing memory.
+/// In-process events waiting for the router's task; when full, in-process publishers wait.
 const ROUTER_BACKLOG: usize = 4096;
 
 /// How long shutdown waits for connections to flush their last packets.
@@ -149,17 +148,8 @@ impl Broker {
         let counters = Arc::new(Counters::default());
         let refusals = Arc::new(LogLimiter::default());
         let (events, inbox) = mpsc::channel(ROUTER_BACKLOG);
-        let ctx = Arc::new(ConnContext {
-            events: events.clone(),
-            counters: counters.clone(),
-            max_packet_size: settings.max_packet_size,
-            connect_timeout: settings.connect_timeout,
-            listeners: bound.iter().map(|b| b.info.clone()).collect(),
-            gate: AcceptGate::new((&settings).into(), counters.clone(), refusals.clone()),
-            refusals: refusals.clone(),
-        });
-        let listener_infos = ctx.listeners.clone();
         let running = settings.clone();
+        let gate = AcceptGate::new((&settings).into(), counters.clone(), refusals.clone());
         let persistence = settings.persistence.clone();
         let mut router =
             Router::new(settings, acl, counters.clone()).with_refusal_log(refusals.clone());
@@ -168,6 +158,7 @@ impl Broker {
             let health = store::StoreHealth::default();
             let opened = {
                 let health = health.clone();
+                let counters = counters.clone();
                 tokio::task::spawn_blocking(move || {
                     store::Store::open(&persistence, counters, health)
                 })
@@ -190,6 +181,17 @@ impl Broker {
             router.restore(opened.snapshot);
             store = Some(opened.store);
         }
+        let router = SharedRouter::new(router);
+        let ctx = Arc::new(ConnContext {
+            router: router.clone(),
+            counters,
+            max_packet_size: running.max_packet_size,
+            connect_timeout: running.connect_timeout,
+            listeners: bound.iter().map(|b| b.info.clone()).collect(),
+            gate,
+            refusals: refusals.clone(),
+        });
+        let listener_infos = ctx.listeners.clone();
         let router = tokio::spawn(router.run(inbox));
         let stop_accepting = CancellationToken::new();
         let connections = TaskTracker::new();

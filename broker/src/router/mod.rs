@@ -1,9 +1,9 @@
-//! The router: one task that owns every session, subscription and retained message.
+//! The router: the one owner of every session, subscription and retained message.
 //!
-//! Connections decode packets on their own tasks and send them here in order; the router
-//! decides, and hands encoded work back to each connection's writer. Owning all state in one
-//! place keeps the protocol's ordering rules simple to honour (a takeover's will, then the new
-//! CONNACK) and makes a lock-free hot path.
+//! Connections decode packets on their own tasks and hand them here in order, through the
+//! lock of [`SharedRouter`]; the router decides, and hands work back to each connection's
+//! writer. Owning all state in one place keeps the protocol's ordering rules simple to honour
+//! (a takeover's will, then the new CONNACK).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,8 +30,10 @@ use super::subscriptions::SubscriptionTree;
 use super::sys::SysPublisher;
 
 mod limits;
+mod shared;
 
 use limits::TopicLimits;
+pub(crate) use shared::SharedRouter;
 
 /// An in-process subscriber (`BrokerHandle::subscribe`).
 struct LocalSubscriber {
@@ -223,33 +225,6 @@ impl Router {
     pub(crate) fn with_refusal_log(mut self, refusals: Arc<LogLimiter>) -> Self {
         self.refusals = refusals;
         self
-    }
-
-    pub(crate) async fn run(mut self, mut events: mpsc::Receiver<Event>) {
-        let period = self.settings.sys_interval;
-        let mut sys_tick = tokio::time::interval(if period.is_zero() {
-            Duration::from_secs(3600)
-        } else {
-            period
-        });
-        sys_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut expiry_tick = tokio::time::interval(EXPIRY_CHECK);
-        expiry_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let expires = self.settings.session_expiry.is_some();
-        loop {
-            tokio::select! {
-                event = events.recv() => match event {
-                    None => break,
-                    Some(Event::Shutdown) => {
-                        self.shutdown();
-                        break;
-                    }
-                    Some(event) => self.handle(event),
-                },
-                _ = sys_tick.tick(), if !period.is_zero() => self.publish_sys(),
-                _ = expiry_tick.tick(), if expires => self.expire_sessions(),
-            }
-        }
     }
 
     fn limits(&self) -> Limits {

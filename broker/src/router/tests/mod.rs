@@ -9,6 +9,7 @@ mod mqtt31;
 mod qos;
 mod retained;
 mod session;
+mod shared;
 mod store;
 mod subscribe;
 mod takeover;

@@ -1,0 +1,90 @@
+//! The router shared by connection tasks and its own task: connections call it directly, and
+//! once the task has shut it down a connection is told to end.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::harness::{client, open_acl, with_will};
+use crate::codec::{Connack, ConnectReturnCode, Packet, QoS, Subscribe};
+use crate::counters::Counters;
+use crate::event::{ClientIdentity, Event};
+use crate::outbox::{self, Outgoing, WriterSide};
+use crate::router::{Router, SharedRouter};
+use crate::settings::BrokerSettings;
+
+fn identity() -> ClientIdentity {
+    ClientIdentity {
+        peer: std::net::SocketAddr::from(([127, 0, 0, 1], 40_000)),
+        listener: "test".into(),
+        username: None,
+        users_generation: 0,
+    }
+}
+
+fn connect(router: &SharedRouter, conn: u64, connect: crate::codec::Connect) -> WriterSide {
+    let (handle, mut writer) = outbox::channel();
+    router
+        .handle(Event::Connect {
+            conn,
+            connect,
+            identity: identity(),
+            handle,
+        })
+        .expect("the router is running");
+    match writer.rx.try_recv() {
+        Ok(Outgoing::Packet(Packet::Connack(Connack {
+            code: ConnectReturnCode::Accepted,
+            ..
+        }))) => writer,
+        _ => panic!("expected CONNACK accepted"),
+    }
+}
+
+#[tokio::test]
+async fn after_the_router_task_shuts_down_connections_are_closed_and_told_to_end() {
+    let router = SharedRouter::new(Router::new(
+        BrokerSettings::default(),
+        open_acl(),
+        Arc::new(Counters::default()),
+    ));
+    let mut watcher = connect(&router, 1, client("watcher"));
+    router
+        .handle(Event::Packet {
+            conn: 1,
+            packet: Packet::Subscribe(Subscribe {
+                pkid: 1,
+                filters: vec![("nodes/#".into(), QoS::AtMostOnce)],
+            }),
+        })
+        .expect("the router is running");
+    assert!(matches!(
+        watcher.rx.try_recv(),
+        Ok(Outgoing::Packet(Packet::Suback(_)))
+    ));
+    let mut node = connect(
+        &router,
+        2,
+        with_will("node", "nodes/node", "offline", QoS::AtMostOnce, false),
+    );
+
+    let (events, inbox) = mpsc::channel(8);
+    let task = tokio::spawn(router.clone().run(inbox));
+    events.send(Event::Shutdown).await.unwrap();
+    task.await.expect("the router's task ends without a panic");
+
+    // The node's will went out before its connection was closed.
+    match watcher.rx.try_recv() {
+        Ok(Outgoing::Publish { message, .. }) => assert_eq!(&message.payload[..], b"offline"),
+        _ => panic!("expected the node's will"),
+    }
+    assert!(matches!(watcher.rx.try_recv(), Ok(Outgoing::Close)));
+    assert!(matches!(node.rx.try_recv(), Ok(Outgoing::Close)));
+    // A packet that arrives afterwards is not handled: its connection ends.
+    assert!(router
+        .handle(Event::Packet {
+            conn: 1,
+            packet: Packet::Pingreq,
+        })
+        .is_err());
+}
