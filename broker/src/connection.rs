@@ -384,8 +384,11 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         }
         // A burst (retained messages on subscribe, a backlog) grew the buffer; with nothing
         // more to send, give it back rather than hold it for an idle client.
-        if buf.capacity() > IDLE_WRITE_BUFFER && side.rx.is_empty() {
-            buf = BytesMut::new();
+        if side.rx.is_empty() {
+            if buf.capacity() > IDLE_WRITE_BUFFER {
+                buf = BytesMut::new();
+            }
+            side.rx.release_idle();
         }
     }
     let _ = writer.shutdown().await;
