@@ -19,6 +19,7 @@ use super::event::{ClientIdentity, CloseReason, Event};
 use super::listener::{ListenerInfo, Origin};
 use super::log_limit::{LogLimiter, Refusal};
 use super::outbox::{self, ConnHandle, Outgoing, WriterSide};
+use super::read_room::ReadRoom;
 use super::router::SharedRouter;
 use super::session::ConnId;
 use super::settings::ListenerKind;
@@ -218,12 +219,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
         let packet = match codec::decode(buf, ctx.max_packet_size) {
             Ok(Some(packet)) => packet,
             Ok(None) => {
-                if buf.is_empty() && buf.capacity() > room.0 {
-                    // A burst is over: wait for the next packet in a buffer its size.
-                    *buf = BytesMut::new();
-                }
-                buf.reserve(room.0);
-                let space = buf.capacity() - buf.len();
+                let space = room.prepare(buf);
                 let read = tokio::select! {
                     _ = abort.cancelled() => return CloseReason::WriterClosed,
                     () = until(&mut silent) => return CloseReason::KeepAliveExpired,
@@ -272,32 +268,6 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 }
             }
         }
-    }
-}
-
-/// How much buffer a read gets: what the client's recent reads needed. A node that sends a
-/// reading or a PINGREQ now and then waits for it in 256 bytes rather than 4 KiB (a home's
-/// connections are mostly such nodes, mostly waiting); a busy publisher's reads fill their
-/// room and double it, up to 4 KiB, and a read that needs less than a quarter halves it.
-struct ReadRoom(usize);
-
-impl ReadRoom {
-    const MIN: usize = 256;
-    const MAX: usize = 4096;
-
-    fn after_read(&mut self, read: usize, space: usize) {
-        if read >= space {
-            self.0 = (self.0 * 2).min(Self::MAX);
-        } else if read < self.0 / 4 {
-            self.0 = (self.0 / 2).max(Self::MIN);
-        }
-    }
-}
-
-impl Default for ReadRoom {
-    fn default() -> Self {
-        // Most clients are nodes that say little; a busy one reaches MAX within a few reads.
-        ReadRoom(Self::MIN)
     }
 }
 
@@ -464,35 +434,5 @@ impl Batch {
             }
             Outgoing::Close => self.close = true,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ReadRoom;
-
-    #[test]
-    fn the_read_room_grows_with_full_reads_and_shrinks_with_small_ones() {
-        let mut room = ReadRoom::default();
-        assert_eq!(room.0, ReadRoom::MIN);
-        for _ in 0..10 {
-            let space = room.0;
-            room.after_read(space, space);
-        }
-        assert_eq!(
-            room.0,
-            ReadRoom::MAX,
-            "full reads double it, up to the maximum"
-        );
-        room.after_read(ReadRoom::MAX / 2, ReadRoom::MAX);
-        assert_eq!(room.0, ReadRoom::MAX, "a read of half the room keeps it");
-        for _ in 0..10 {
-            room.after_read(2, room.0);
-        }
-        assert_eq!(
-            room.0,
-            ReadRoom::MIN,
-            "PINGREQs bring it down to the minimum"
-        );
     }
 }

@@ -20,6 +20,7 @@ mod local;
 mod log_limit;
 mod message;
 mod outbox;
+mod read_room;
 mod reload;
 mod retained;
 mod router;

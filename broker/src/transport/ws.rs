@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::handshake::server::create_response;
 use tokio_tungstenite::tungstenite::http::{self, header};
 
 use super::sniff::{self, Arrival};
+use crate::read_room::ReadRoom;
 
 /// The path MQTT clients use unless told otherwise (MQTT.js, Paho, Mosquitto's examples).
 pub const DEFAULT_PATH: &str = "/mqtt";
@@ -150,6 +151,7 @@ where
     Ok(WsStream {
         inner: stream,
         received: BytesMut::from(&tail[..]),
+        room: ReadRoom::default(),
         frame: None,
         in_message: false,
         message_len: 0,
@@ -285,6 +287,8 @@ pub struct WsStream<S> {
     inner: S,
     /// Bytes from the client not yet taken apart: frame headers and masked payloads.
     received: BytesMut,
+    /// How much of `received` a read from the socket gets.
+    room: ReadRoom,
     /// The data frame being read: its masking key, and its payload bytes read and left.
     frame: Option<DataFrame>,
     /// Within a fragmented binary message: the next data frame must be a continuation.
@@ -310,8 +314,6 @@ struct DataFrame {
 
 /// A write buffer beyond this is sent before more is taken.
 const OUTGOING_HIGH_WATER: usize = 64 * 1024;
-/// Room made in the receive buffer before each read from the socket.
-const READ_CHUNK: usize = 4 * 1024;
 
 impl<S> WsStream<S> {
     /// The negotiated subprotocol (`mqtt`, `mqttv3.1` or `mqttv3`).
@@ -500,17 +502,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsStream<S> {
                 return Poll::Ready(Ok(()));
             }
             // More bytes from the socket.
-            this.received.reserve(READ_CHUNK);
+            let space = this.room.prepare(&mut this.received);
             match tokio_util::io::poll_read_buf(Pin::new(&mut this.inner), cx, &mut this.received) {
                 Poll::Pending if filled => return Poll::Ready(Ok(())),
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(0)) => {
+                Poll::Ready(Ok(n)) if n > 0 => this.room.after_read(n, space),
+                Poll::Ready(Ok(_)) => {
                     break io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         "the WebSocket client went away without a Close frame",
                     )
                 }
-                Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => break e,
             }
         };
