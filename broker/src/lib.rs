@@ -3,7 +3,10 @@
 //! ```text
 //! listener ──▶ connection (reader) ──locks──▶ router ──Outgoing──▶ connection (writer)
 //!                                              ▲   owns sessions, subscriptions (trie),
-//!   BrokerHandle (in-process) ──Event──▶ router task   retained messages, $SYS
+//!              BrokerHandle (in-process) ──────┘   retained messages, $SYS
+//!
+//! Both call the router under its lock; its own task runs the `$SYS` and expiry timers, the
+//! watchdog's ping, reloads and shutdown.
 //! ```
 
 mod accept_gate;
@@ -61,7 +64,7 @@ use log_limit::LogLimiter;
 use router::{Router, SharedRouter};
 use transport::tls::TlsError;
 
-/// In-process events waiting for the router's task; when full, in-process publishers wait.
+/// Events waiting for the router's own task (pings, reloads, shutdown).
 const ROUTER_BACKLOG: usize = 4096;
 
 /// How long shutdown waits for connections to flush their last packets.
@@ -114,6 +117,8 @@ pub struct Broker {
     /// What the broker runs with now, to tell what a reload changes.
     settings: BrokerSettings,
     events: mpsc::Sender<Event>,
+    /// What connections and in-process clients call.
+    shared: SharedRouter,
     router: JoinHandle<()>,
     accepts: Vec<JoinHandle<()>>,
     stop_accepting: CancellationToken,
@@ -193,6 +198,7 @@ impl Broker {
             refusals: refusals.clone(),
         });
         let listener_infos = ctx.listeners.clone();
+        let shared = router.clone();
         let router = tokio::spawn(router.run(inbox));
         let stop_accepting = CancellationToken::new();
         let connections = TaskTracker::new();
@@ -220,6 +226,7 @@ impl Broker {
             listener_infos,
             settings: running,
             events,
+            shared,
             router,
             accepts,
             stop_accepting,
@@ -242,6 +249,7 @@ impl Broker {
 
     pub fn handle(&self) -> BrokerHandle {
         BrokerHandle {
+            router: self.shared.clone(),
             events: self.events.clone(),
         }
     }

@@ -1,5 +1,10 @@
 //! The in-process client: the rest of the gateway publishes and subscribes through this handle,
 //! without sockets, and its messages are routed exactly like a network client's.
+//!
+//! Publishing and subscribing call the router under its lock, as a connection does, so when
+//! `publish` returns its message is routed (and, if retained, stored): a client that subscribes
+//! afterwards gets it as a retained message. Only `ping` goes through the router's own task,
+//! which is what it proves alive.
 
 use bytes::Bytes;
 use thiserror::Error;
@@ -8,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::codec::QoS;
 use super::event::Event;
 use super::message::Message;
+use super::router::SharedRouter;
 use super::session::SessionKey;
 
 /// How many messages an in-process subscriber may fall behind before new ones are dropped.
@@ -26,6 +32,8 @@ pub enum LocalError {
 /// A cheap, cloneable handle to the running broker.
 #[derive(Clone)]
 pub struct BrokerHandle {
+    pub(crate) router: SharedRouter,
+    /// To the router's own task: the watchdog's ping.
     pub(crate) events: mpsc::Sender<Event>,
 }
 
@@ -42,9 +50,8 @@ impl BrokerHandle {
             reason: e.to_string(),
         })?;
         let message = Message::new(topic, payload, qos, retain);
-        self.events
-            .send(Event::LocalPublish(message))
-            .await
+        self.router
+            .handle(Event::LocalPublish(message))
             .map_err(|_| LocalError::BrokerStopped)
     }
 
@@ -85,15 +92,14 @@ impl BrokerHandle {
             sink,
             reply,
         };
-        self.events
-            .send(event)
-            .await
+        self.router
+            .handle(event)
             .map_err(|_| LocalError::BrokerStopped)?;
         let key = key.await.map_err(|_| LocalError::BrokerStopped)?;
         Ok(Subscription {
             key,
             messages,
-            events: self.events.clone(),
+            router: self.router.clone(),
         })
     }
 }
@@ -102,7 +108,7 @@ impl BrokerHandle {
 pub struct Subscription {
     key: SessionKey,
     messages: mpsc::Receiver<Message>,
-    events: mpsc::Sender<Event>,
+    router: SharedRouter,
 }
 
 impl Subscription {
@@ -114,8 +120,8 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        // Best effort: if the router is busy the entry stays until its sink is seen closed.
-        let _ = self.events.try_send(Event::LocalUnsubscribe(self.key));
+        // After shutdown there is nothing to unsubscribe from.
+        let _ = self.router.handle(Event::LocalUnsubscribe(self.key));
     }
 }
 

@@ -5,9 +5,10 @@
 //! routing itself (a task switch and a wake-up per packet, measured as a fifth of the broker's
 //! time at QoS 0 one to one). Every connection task now locks the router, handles its packet
 //! and lets go; the work done under the lock never awaits, so a task holds it for microseconds.
-//! One task still owns the timers (`$SYS`, session expiry) and what in-process clients send
-//! (`BrokerHandle`), through a channel as before, and answers the watchdog's ping only if it
-//! can take the lock: a router stuck under its lock stops the pings.
+//! In-process clients (`BrokerHandle`) call it the same way. One task still owns the timers
+//! (`$SYS`, session expiry), reloads and shutdown, which reach it through a channel, and
+//! answers the watchdog's ping only if it can take the lock: a router stuck under its lock
+//! stops the pings.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -47,7 +48,7 @@ impl SharedRouter {
         self.0.lock().map_err(|_| Stopped)
     }
 
-    /// Handles one event from a connection, in the caller's task.
+    /// Handles one event from a connection or an in-process client, in the caller's task.
     pub(crate) fn handle(&self, event: Event) -> Result<(), Stopped> {
         let mut running = self.lock()?;
         if running.stopped {
@@ -57,8 +58,8 @@ impl SharedRouter {
         Ok(())
     }
 
-    /// Handles what in-process clients send and the periodic work, until `Shutdown` arrives
-    /// or every sender is gone.
+    /// Handles the events sent to the router's task (pings, reloads) and the periodic work,
+    /// until `Shutdown` arrives or every sender is gone.
     pub(crate) async fn run(self, mut events: mpsc::Receiver<Event>) {
         let Ok((period, expires)) = self.lock().map(|running| {
             let settings = &running.router.settings;

@@ -88,3 +88,46 @@ async fn after_the_router_task_shuts_down_connections_are_closed_and_told_to_end
         })
         .is_err());
 }
+
+#[tokio::test]
+async fn an_in_process_publish_is_routed_and_stored_before_it_returns() {
+    // The router's task is not running: a publish that only queued an event for it would not
+    // have been stored when a phone subscribes right after (a relay's state at start).
+    let router = SharedRouter::new(Router::new(
+        BrokerSettings::default(),
+        open_acl(),
+        Arc::new(Counters::default()),
+    ));
+    let (events, _unread) = mpsc::channel(8);
+    let handle = crate::BrokerHandle {
+        router: router.clone(),
+        events,
+    };
+    handle
+        .publish("Kitchen/Purifier/state", "OFF", QoS::AtLeastOnce, true)
+        .await
+        .expect("published");
+    let mut phone = connect(&router, 1, client("phone"));
+    router
+        .handle(Event::Packet {
+            conn: 1,
+            packet: Packet::Subscribe(Subscribe {
+                pkid: 1,
+                filters: vec![("Kitchen/+/state".into(), QoS::AtLeastOnce)],
+            }),
+        })
+        .expect("the router is running");
+    assert!(matches!(
+        phone.rx.try_recv(),
+        Ok(Outgoing::Packet(Packet::Suback(_)))
+    ));
+    match phone.rx.try_recv() {
+        Ok(Outgoing::Publish {
+            message, retain, ..
+        }) => {
+            assert_eq!(&message.payload[..], b"OFF");
+            assert!(retain, "delivered as the retained state");
+        }
+        _ => panic!("expected the retained state"),
+    }
+}
