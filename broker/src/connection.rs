@@ -73,14 +73,87 @@ pub(crate) async fn serve<R, W>(
     R: AsyncRead + Unpin + Send,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let peer = origin.peer;
     let mut buf = BytesMut::with_capacity(4096);
+    // On the heap while it runs: the resting connection's future (every idle node's) then
+    // holds none of the CONNECT's state.
+    let Some((connect, admitted)) =
+        Box::pin(handshake(&mut reader, &mut writer, &mut buf, &origin, &ctx)).await
+    else {
+        return;
+    };
 
-    let first = tokio::time::timeout(
-        ctx.connect_timeout,
-        read_packet(&mut reader, &mut buf, &ctx),
+    // In a plain function: what the CONNECT carried is gone before the connection rests, not
+    // kept in its future for as long as it lasts.
+    let Some((handle, abort, keep_alive)) = start(writer, connect, admitted, &origin, conn, &ctx)
+    else {
+        return;
+    };
+    let reason = read_loop(
+        &mut reader,
+        &mut buf,
+        &ctx,
+        conn,
+        keep_alive,
+        &handle,
+        &abort,
     )
     .await;
+    let _ = ctx.router.handle(Event::Closed { conn, reason });
+}
+
+/// Starts the connection's writer and hands its CONNECT to the router; `None` if the router
+/// has stopped. Returns the router's line to the writer, the token that ends both, and the
+/// client's keepalive.
+fn start<W>(
+    writer: W,
+    connect: codec::Connect,
+    admitted: admission::Admitted,
+    origin: &Origin,
+    conn: ConnId,
+    ctx: &ConnContext,
+) -> Option<(ConnHandle, CancellationToken, u16)>
+where
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (handle, writer_side) = outbox::channel();
+    let abort = writer_side.abort.clone();
+    tokio::spawn(write_loop(writer, writer_side, ctx.counters.clone()));
+    let keep_alive = connect.keep_alive;
+    debug!(
+        "CONNECT from {} client={} conn={conn}",
+        origin.peer, connect.client_id
+    );
+    let identity = ClientIdentity {
+        peer: origin.peer,
+        listener: origin.listener.name.clone(),
+        username: admitted.username,
+        users_generation: admitted.users_generation,
+    };
+    let event = Event::Connect {
+        conn,
+        connect,
+        identity,
+        handle: handle.clone(),
+    };
+    ctx.router.handle(event).ok()?;
+    Some((handle, abort, keep_alive))
+}
+
+/// Reads the CONNECT (within `connect_timeout`) and checks the client's credentials; a client
+/// refused or gone is answered as the protocol says and logged, and `None` returned.
+async fn handshake<R, W>(
+    reader: &mut R,
+    writer: &mut W,
+    buf: &mut BytesMut,
+    origin: &Origin,
+    ctx: &ConnContext,
+) -> Option<(codec::Connect, admission::Admitted)>
+where
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
+{
+    let peer = origin.peer;
+    let first = tokio::time::timeout(ctx.connect_timeout, read_packet(reader, buf, ctx)).await;
     // Refusals here are what a fuzzer or a misdirected client repeats: rate-limited.
     let refused = |line: std::fmt::Arguments<'_>| {
         ctx.refusals
@@ -93,9 +166,9 @@ pub(crate) async fn serve<R, W>(
                 "closed connection from {peer}: first packet was {} instead of CONNECT",
                 other.packet_type()
             ));
-            return;
+            return None;
         }
-        Ok(Ok(None)) => return,
+        Ok(Ok(None)) => return None,
         Ok(Err(e)) => {
             // The codec says which violations are answered with a CONNACK before the close
             // (MQTT-3.1.2-2); all others close silently (MQTT-4.8.0-1).
@@ -103,67 +176,35 @@ pub(crate) async fn serve<R, W>(
                 refused(format_args!(
                     "refused connection from {peer} with CONNACK {code:?}: {e}"
                 ));
-                refuse(&mut writer, code).await;
-            } else if let Some(hint) = wrong_listener(&origin, &ctx, &buf) {
+                refuse(writer, code).await;
+            } else if let Some(hint) = wrong_listener(origin, ctx, buf) {
                 refused(format_args!("closed connection from {peer}: {hint}"));
             } else {
                 refused(format_args!(
                     "closed connection from {peer} before CONNECT: {e}"
                 ));
             }
-            return;
+            return None;
         }
         Err(_) => {
             refused(format_args!(
                 "closed connection from {peer}: no CONNECT within {:?}",
                 ctx.connect_timeout
             ));
-            return;
+            return None;
         }
     };
 
-    let admitted = match admission::admit(&origin, &connect, &ctx.refusals).await {
+    let admitted = match admission::admit(origin, &connect, &ctx.refusals).await {
         Ok(admitted) => admitted,
         Err(code) => {
             Counters::add(&ctx.counters.connects_refused_auth, 1);
-            return refuse(&mut writer, code).await;
+            refuse(writer, code).await;
+            return None;
         }
     };
 
-    let (handle, writer_side) = outbox::channel();
-    let abort = writer_side.abort.clone();
-    tokio::spawn(write_loop(writer, writer_side, ctx.counters.clone()));
-    let keep_alive = connect.keep_alive;
-    debug!(
-        "CONNECT from {peer} client={} conn={conn}",
-        connect.client_id
-    );
-    let identity = ClientIdentity {
-        peer,
-        listener: origin.listener.name.clone(),
-        username: admitted.username,
-        users_generation: admitted.users_generation,
-    };
-    let event = Event::Connect {
-        conn,
-        connect,
-        identity,
-        handle: handle.clone(),
-    };
-    if ctx.router.handle(event).is_err() {
-        return;
-    }
-    let reason = read_loop(
-        &mut reader,
-        &mut buf,
-        &ctx,
-        conn,
-        keep_alive,
-        &handle,
-        &abort,
-    )
-    .await;
-    let _ = ctx.router.handle(Event::Closed { conn, reason });
+    Some((connect, admitted))
 }
 
 /// What a client that is not speaking MQTT on a plain TCP listener seems to want, and where
@@ -213,62 +254,71 @@ async fn read_loop<R: AsyncRead + Unpin>(
     // anew for each packet: a busy publisher's packets come many to a read.
     let silence = (keep_alive > 0).then(|| Duration::from_millis(u64::from(keep_alive) * 1500));
     let mut silent = silence.map(|limit| Box::pin(tokio::time::sleep(limit)));
-    let mut heard_since_reset = false;
     let mut room = ReadRoom::default();
     loop {
-        let packet = match codec::decode(buf, ctx.max_packet_size) {
-            Ok(Some(packet)) => packet,
-            Ok(None) => {
-                let space = room.prepare(buf);
-                let read = tokio::select! {
-                    _ = abort.cancelled() => return CloseReason::WriterClosed,
-                    () = until(&mut silent) => return CloseReason::KeepAliveExpired,
-                    read = reader.read_buf(buf) => read,
-                };
-                match read {
-                    Ok(0) if buf.is_empty() => return CloseReason::PeerClosed,
-                    Ok(0) => {
-                        return CloseReason::Io(
-                            "connection closed in the middle of a packet".into(),
-                        )
-                    }
-                    Ok(n) => {
-                        Counters::add(&ctx.counters.bytes_received, n as u64);
-                        heard_since_reset = true;
-                        room.after_read(n, space);
-                    }
-                    Err(e) => return CloseReason::Io(e.to_string()),
+        match handle_buffered(buf, ctx, conn, handle) {
+            Ok(0) => {}
+            Ok(_) => {
+                if let (Some(timer), Some(limit)) = (&mut silent, silence) {
+                    timer.as_mut().reset(tokio::time::Instant::now() + limit);
                 }
-                continue;
             }
-            Err(e) => return CloseReason::ProtocolError(e.to_string()),
-        };
-        Counters::add(&ctx.counters.packets_received, 1);
-        if heard_since_reset {
-            heard_since_reset = false;
-            if let (Some(timer), Some(limit)) = (&mut silent, silence) {
-                timer.as_mut().reset(tokio::time::Instant::now() + limit);
-            }
+            Err(reason) => return reason,
         }
+        let space = room.prepare(buf);
+        let read = tokio::select! {
+            _ = abort.cancelled() => return CloseReason::WriterClosed,
+            () = until(&mut silent) => return CloseReason::KeepAliveExpired,
+            read = reader.read_buf(buf) => read,
+        };
+        match read {
+            Ok(0) if buf.is_empty() => return CloseReason::PeerClosed,
+            Ok(0) => return CloseReason::Io("connection closed in the middle of a packet".into()),
+            Ok(n) => {
+                Counters::add(&ctx.counters.bytes_received, n as u64);
+                room.after_read(n, space);
+            }
+            Err(e) => return CloseReason::Io(e.to_string()),
+        }
+    }
+}
+
+/// Handles every whole packet in `buf` and says how many there were, or why the connection
+/// ends. Not async, so no packet is kept in the connection's future while it waits.
+fn handle_buffered(
+    buf: &mut BytesMut,
+    ctx: &ConnContext,
+    conn: ConnId,
+    handle: &ConnHandle,
+) -> Result<usize, CloseReason> {
+    let mut handled = 0;
+    while let Some(packet) = codec::decode(buf, ctx.max_packet_size)
+        .map_err(|e| CloseReason::ProtocolError(e.to_string()))?
+    {
+        Counters::add(&ctx.counters.packets_received, 1);
+        handled += 1;
         match packet {
             Packet::Pingreq => handle.send_packet(Packet::Pingresp),
-            Packet::Disconnect => return CloseReason::Disconnected,
+            Packet::Disconnect => return Err(CloseReason::Disconnected),
             Packet::Connect(_) => {
-                return CloseReason::ProtocolError("second CONNECT on one connection".into())
+                return Err(CloseReason::ProtocolError(
+                    "second CONNECT on one connection".into(),
+                ))
             }
             Packet::Connack(_) | Packet::Suback(_) | Packet::Unsuback(_) | Packet::Pingresp => {
-                return CloseReason::ProtocolError(format!(
+                return Err(CloseReason::ProtocolError(format!(
                     "{} is only sent by servers",
                     packet.packet_type()
-                ))
+                )))
             }
             packet => {
                 if ctx.router.handle(Event::Packet { conn, packet }).is_err() {
-                    return CloseReason::WriterClosed;
+                    return Err(CloseReason::WriterClosed);
                 }
             }
         }
     }
+    Ok(handled)
 }
 
 /// Resolves when `timer` fires; never without one (keepalive 0).
@@ -279,7 +329,7 @@ async fn until(timer: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>) {
     }
 }
 
-/// Reads until one whole packet is buffered. `Ok(None)` is a clean end of stream.
+/// Reads until one whole packet (the CONNECT) is buffered. `Ok(None)` is a clean end of stream.
 async fn read_packet<R: AsyncRead + Unpin>(
     reader: &mut R,
     buf: &mut BytesMut,
@@ -330,15 +380,6 @@ impl From<DecodeError> for DecodeErrorOr {
     }
 }
 
-impl From<DecodeErrorOr> for CloseReason {
-    fn from(e: DecodeErrorOr) -> Self {
-        match e {
-            DecodeErrorOr::Decode(e) => CloseReason::ProtocolError(e.to_string()),
-            DecodeErrorOr::Io(e) => CloseReason::Io(e),
-        }
-    }
-}
-
 impl std::fmt::Display for DecodeErrorOr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -356,20 +397,16 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     // Grown by the first batch; an idle client keeps no large buffer (see below).
     let mut buf = BytesMut::new();
     loop {
-        let first = tokio::select! {
-            _ = side.abort.cancelled() => break,
-            next = side.rx.recv() => next,
+        // Scoped so the item waited for is not kept in the future while the batch is written.
+        let batch = {
+            let first = tokio::select! {
+                _ = side.abort.cancelled() => break,
+                next = side.rx.recv() => next,
+            };
+            let Some(first) = first else { break };
+            buf.clear();
+            Batch::collect(first, &mut side.rx, &mut buf)
         };
-        let Some(first) = first else { break };
-        buf.clear();
-        let mut batch = Batch::default();
-        batch.encode(first, &mut buf);
-        while buf.len() < WRITE_BATCH && !batch.close {
-            match side.rx.try_recv() {
-                Ok(next) => batch.encode(next, &mut buf),
-                Err(_) => break,
-            }
-        }
         // A TLS or WebSocket stream holds bytes until flushed; TCP's flush is free.
         let written = tokio::select! {
             _ = side.abort.cancelled() => break,
@@ -407,6 +444,19 @@ struct Batch {
 }
 
 impl Batch {
+    /// Encodes `first` and whatever else is queued, up to [`WRITE_BATCH`] bytes or a Close.
+    fn collect(first: Outgoing, rx: &mut outbox::Receiver, buf: &mut BytesMut) -> Batch {
+        let mut batch = Batch::default();
+        batch.encode(first, buf);
+        while buf.len() < WRITE_BATCH && !batch.close {
+            match rx.try_recv() {
+                Ok(next) => batch.encode(next, buf),
+                Err(_) => break,
+            }
+        }
+        batch
+    }
+
     fn encode(&mut self, item: Outgoing, buf: &mut BytesMut) {
         match item {
             Outgoing::Packet(packet) => {
