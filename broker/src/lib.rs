@@ -4,10 +4,10 @@
 //! listener ──▶ connection (reader) ──locks──▶ router ──Outgoing──▶ connection (writer)
 //!                                              ▲   owns sessions, subscriptions (trie),
 //!              BrokerHandle (in-process) ──────┘   retained messages, $SYS
+//! ```
 //!
 //! Both call the router under its lock; its own task runs the `$SYS` and expiry timers, the
 //! watchdog's ping, reloads and shutdown.
-//! ```
 
 mod accept_gate;
 mod address_limits;

@@ -41,27 +41,36 @@ fn connect(router: &SharedRouter, conn: u64, connect: crate::codec::Connect) -> 
     }
 }
 
-#[tokio::test]
-async fn after_the_router_task_shuts_down_connections_are_closed_and_told_to_end() {
-    let router = SharedRouter::new(Router::new(
+fn shared_router() -> SharedRouter {
+    SharedRouter::new(Router::new(
         BrokerSettings::default(),
         open_acl(),
         Arc::new(Counters::default()),
-    ));
-    let mut watcher = connect(&router, 1, client("watcher"));
+    ))
+}
+
+/// Subscribes connection `conn` to `filter` and takes its SUBACK from `writer`.
+fn subscribe(router: &SharedRouter, conn: u64, writer: &mut WriterSide, filter: &str, qos: QoS) {
     router
         .handle(Event::Packet {
-            conn: 1,
+            conn,
             packet: Packet::Subscribe(Subscribe {
                 pkid: 1,
-                filters: vec![("nodes/#".into(), QoS::AtMostOnce)],
+                filters: vec![(filter.into(), qos)],
             }),
         })
         .expect("the router is running");
     assert!(matches!(
-        watcher.rx.try_recv(),
+        writer.rx.try_recv(),
         Ok(Outgoing::Packet(Packet::Suback(_)))
     ));
+}
+
+#[tokio::test]
+async fn after_the_router_task_shuts_down_connections_are_closed_and_told_to_end() {
+    let router = shared_router();
+    let mut watcher = connect(&router, 1, client("watcher"));
+    subscribe(&router, 1, &mut watcher, "nodes/#", QoS::AtMostOnce);
     let mut node = connect(
         &router,
         2,
@@ -93,11 +102,7 @@ async fn after_the_router_task_shuts_down_connections_are_closed_and_told_to_end
 async fn an_in_process_publish_is_routed_and_stored_before_it_returns() {
     // The router's task is not running: a publish that only queued an event for it would not
     // have been stored when a phone subscribes right after (a relay's state at start).
-    let router = SharedRouter::new(Router::new(
-        BrokerSettings::default(),
-        open_acl(),
-        Arc::new(Counters::default()),
-    ));
+    let router = shared_router();
     let (events, _unread) = mpsc::channel(8);
     let handle = crate::BrokerHandle {
         router: router.clone(),
@@ -108,19 +113,7 @@ async fn an_in_process_publish_is_routed_and_stored_before_it_returns() {
         .await
         .expect("published");
     let mut phone = connect(&router, 1, client("phone"));
-    router
-        .handle(Event::Packet {
-            conn: 1,
-            packet: Packet::Subscribe(Subscribe {
-                pkid: 1,
-                filters: vec![("Kitchen/+/state".into(), QoS::AtLeastOnce)],
-            }),
-        })
-        .expect("the router is running");
-    assert!(matches!(
-        phone.rx.try_recv(),
-        Ok(Outgoing::Packet(Packet::Suback(_)))
-    ));
+    subscribe(&router, 1, &mut phone, "Kitchen/+/state", QoS::AtLeastOnce);
     match phone.rx.try_recv() {
         Ok(Outgoing::Publish {
             message, retain, ..
