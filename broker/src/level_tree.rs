@@ -13,6 +13,11 @@ struct Node<V> {
     parent: NodeId,
     level: Box<str>,
     children: HashMap<Box<str>, NodeId>,
+    /// Whether `children` holds `+` or `#`: matching a topic asks every node on its path for
+    /// both, and most nodes have neither, so the answer comes without hashing. Two flags fit
+    /// in the node's padding.
+    has_plus: bool,
+    has_hash: bool,
     value: Option<V>,
 }
 
@@ -22,7 +27,18 @@ impl<V> Node<V> {
             parent,
             level: level.into(),
             children: HashMap::new(),
+            has_plus: false,
+            has_hash: false,
             value: None,
+        }
+    }
+
+    /// Keeps the wildcard flags in step with `children` when `level` is added or removed.
+    fn mark(&mut self, level: &str, present: bool) {
+        match level {
+            "+" => self.has_plus = present,
+            "#" => self.has_hash = present,
+            _ => {}
         }
     }
 }
@@ -57,7 +73,9 @@ impl<V> LevelTree<V> {
                 Some(&child) => child,
                 None => {
                     let child = self.alloc(id, level);
-                    self.nodes[id].children.insert(level.into(), child);
+                    let node = &mut self.nodes[id];
+                    node.children.insert(level.into(), child);
+                    node.mark(level, true);
                     child
                 }
             };
@@ -79,7 +97,16 @@ impl<V> LevelTree<V> {
     }
 
     pub(crate) fn child(&self, id: NodeId, level: &str) -> Option<NodeId> {
-        self.nodes[id].children.get(level).copied()
+        let node = &self.nodes[id];
+        let absent = match level {
+            "+" => !node.has_plus,
+            "#" => !node.has_hash,
+            _ => node.children.is_empty(),
+        };
+        if absent {
+            return None;
+        }
+        node.children.get(level).copied()
     }
 
     /// Children with the level name each was reached by.
@@ -100,7 +127,9 @@ impl<V> LevelTree<V> {
         while id != ROOT && self.nodes[id].value.is_none() && self.nodes[id].children.is_empty() {
             let parent = self.nodes[id].parent;
             let level = std::mem::take(&mut self.nodes[id].level);
-            self.nodes[parent].children.remove(&level);
+            let parent_node = &mut self.nodes[parent];
+            parent_node.children.remove(&level);
+            parent_node.mark(&level, false);
             self.nodes[id].children = HashMap::new();
             self.free.push(id);
             id = parent;
@@ -126,6 +155,30 @@ impl<V> LevelTree<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wildcard_children_are_found_while_they_exist_and_not_after_pruning() {
+        let mut t: LevelTree<u32> = LevelTree::default();
+        let plus = t.find_or_insert("+/x");
+        let hash = t.find_or_insert("#");
+        *t.value_mut(plus) = Some(1);
+        *t.value_mut(hash) = Some(2);
+        let plus_level = t.child(ROOT, "+").expect("+ was inserted");
+        assert_eq!(t.child(plus_level, "x"), Some(plus));
+        assert_eq!(t.child(ROOT, "#"), Some(hash));
+
+        *t.value_mut(plus) = None;
+        t.prune(plus);
+        assert_eq!(t.child(ROOT, "+"), None, "the pruned + is gone");
+        assert_eq!(t.child(ROOT, "#"), Some(hash), "# stays");
+        *t.value_mut(hash) = None;
+        t.prune(hash);
+        assert_eq!(t.child(ROOT, "#"), None);
+        assert_eq!(t.node_count(), 1);
+
+        let again = t.find_or_insert("+");
+        assert_eq!(t.child(ROOT, "+"), Some(again), "a + added again is found");
+    }
 
     #[test]
     fn pruning_returns_the_tree_to_its_root() {

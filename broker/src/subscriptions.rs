@@ -12,6 +12,8 @@ use super::session::SessionKey;
 pub(crate) struct SubscriptionTree {
     tree: LevelTree<HashMap<SessionKey, QoS>>,
     count: usize,
+    /// The walk's work list, kept for the next publish.
+    stack: Vec<(NodeId, Option<usize>)>,
 }
 
 impl SubscriptionTree {
@@ -46,33 +48,43 @@ impl SubscriptionTree {
 
     /// Fills `out` with one entry per session whose subscriptions match `topic`, at the highest
     /// QoS among that session's matching filters (MQTT-3.3.5-1).
-    pub(crate) fn matches(&self, topic: &str, out: &mut Vec<(SessionKey, QoS)>) {
+    pub(crate) fn matches(&mut self, topic: &str, out: &mut Vec<(SessionKey, QoS)>) {
         out.clear();
-        let levels: Vec<&str> = topic.split('/').collect();
         // Wildcards in the first level never match topics such as `$SYS/...` (MQTT-4.7.2-1).
         let dollar = topic.starts_with('$');
-        let mut stack: Vec<(NodeId, usize)> = vec![(ROOT, 0)];
-        while let Some((node, depth)) = stack.pop() {
-            let wildcards_allowed = !(dollar && depth == 0);
+        // Each entry is a node and where the topic's next level starts (`None`: every level is
+        // used up). Offsets rather than a list of levels, and a stack kept between calls: a
+        // publish allocates nothing here.
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
+        stack.push((ROOT, Some(0)));
+        while let Some((node, next)) = stack.pop() {
+            let wildcards_allowed = !(dollar && node == ROOT);
             if wildcards_allowed {
                 // `a/#` also matches `a` itself: `#` stands for zero or more levels.
                 if let Some(hash) = self.tree.child(node, "#") {
                     self.collect(hash, out);
                 }
             }
-            let Some(level) = levels.get(depth) else {
+            let Some(start) = next else {
                 self.collect(node, out);
                 continue;
             };
+            let rest = topic.get(start..).unwrap_or_default();
+            let (level, after) = match rest.find('/') {
+                Some(slash) => (&rest[..slash], Some(start + slash + 1)),
+                None => (rest, None),
+            };
             if wildcards_allowed {
                 if let Some(plus) = self.tree.child(node, "+") {
-                    stack.push((plus, depth + 1));
+                    stack.push((plus, after));
                 }
             }
             if let Some(exact) = self.tree.child(node, level) {
-                stack.push((exact, depth + 1));
+                stack.push((exact, after));
             }
         }
+        self.stack = stack;
         if out.len() > 1 {
             out.sort_unstable_by_key(|&(session, qos)| (session, std::cmp::Reverse(qos)));
             out.dedup_by_key(|&mut (session, _)| session);
@@ -90,7 +102,7 @@ impl SubscriptionTree {
 mod tests {
     use super::*;
 
-    fn matched(tree: &SubscriptionTree, topic: &str) -> Vec<(SessionKey, QoS)> {
+    fn matched(tree: &mut SubscriptionTree, topic: &str) -> Vec<(SessionKey, QoS)> {
         let mut out = Vec::new();
         tree.matches(topic, &mut out);
         out
@@ -119,7 +131,10 @@ mod tests {
             tree.insert(f, i as SessionKey, QoS::AtMostOnce);
         }
         for topic in topics {
-            let mut got: Vec<_> = matched(&tree, topic).into_iter().map(|(s, _)| s).collect();
+            let mut got: Vec<_> = matched(&mut tree, topic)
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect();
             got.sort_unstable();
             let want: Vec<_> = filters
                 .iter()
@@ -139,7 +154,7 @@ mod tests {
         tree.insert("+/b", 1, QoS::AtLeastOnce);
         tree.insert("a/b", 2, QoS::AtLeastOnce);
         assert_eq!(
-            matched(&tree, "a/b"),
+            matched(&mut tree, "a/b"),
             vec![(1, QoS::ExactlyOnce), (2, QoS::AtLeastOnce)]
         );
     }
@@ -150,10 +165,10 @@ mod tests {
         tree.insert("a/b", 1, QoS::AtMostOnce);
         tree.insert("a/b", 1, QoS::AtLeastOnce);
         assert_eq!(tree.len(), 1);
-        assert_eq!(matched(&tree, "a/b"), vec![(1, QoS::AtLeastOnce)]);
+        assert_eq!(matched(&mut tree, "a/b"), vec![(1, QoS::AtLeastOnce)]);
         assert!(tree.remove("a/b", 1));
         assert!(!tree.remove("a/b", 1));
         assert_eq!(tree.len(), 0);
-        assert!(matched(&tree, "a/b").is_empty());
+        assert!(matched(&mut tree, "a/b").is_empty());
     }
 }
