@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use log::info;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,6 +21,25 @@ use super::settings::{ListenerKind, ListenerSettings};
 use super::transport::tls::{self, TlsAcceptorCell};
 use super::transport::{sniff, ws};
 use super::BrokerError;
+
+/// Connections the kernel completes and holds for us before it drops new ones. The usual 128
+/// is smaller than a home's fleet: when the Wi-Fi comes back every node connects at once, and a
+/// SYN dropped from a full queue is retried only after a second. The kernel caps this at
+/// `net.core.somaxconn` (4096 on current kernels).
+const ACCEPT_BACKLOG: u32 = 1024;
+
+/// Binds `addr` for listening with [`ACCEPT_BACKLOG`], reusing the address as
+/// `TcpListener::bind` does so a restart does not wait for old connections to time out.
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
+}
 
 /// A listener as connections see it: for logs, diagnostics and access decisions.
 #[derive(Debug)]
@@ -106,9 +125,7 @@ pub(crate) async fn bind_all(
             }
             None => None,
         };
-        let socket = TcpListener::bind(listener.addr)
-            .await
-            .map_err(|cause| BrokerError::listen(listener, cause))?;
+        let socket = bind(listener.addr).map_err(|cause| BrokerError::listen(listener, cause))?;
         let addr = socket
             .local_addr()
             .map_err(|cause| BrokerError::listen(listener, cause))?;
@@ -333,5 +350,33 @@ fn tls_failed(origin: &Origin, ctx: &ConnContext, e: &std::io::Error) {
         );
     } else {
         handshake_failed(origin, "TLS", &e.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// More clients than the kernel's usual backlog of 128 connect while the broker accepts
+    /// none of them (as when every node reconnects at once and the accept loop is behind):
+    /// each handshake still completes, none waits for a SYN to be sent again.
+    #[tokio::test]
+    async fn a_whole_fleet_connecting_at_once_fits_in_the_accept_queue() {
+        let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("binds");
+        let addr = listener.local_addr().expect("has an address");
+        let fleet = 300;
+        let clients = tokio::task::spawn_blocking(move || {
+            (0..fleet)
+                .map(|i| {
+                    // A generous bound: a dropped SYN would hang here for minutes.
+                    std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(20))
+                        .unwrap_or_else(|e| panic!("client {i} of {fleet} not queued: {e}"))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .expect("the connecting thread ran");
+        assert_eq!(clients.len(), fleet);
+        drop(listener);
     }
 }
