@@ -89,6 +89,9 @@ pub struct Options<'a> {
     /// with `password_file`, which refuses anonymous clients).
     pub password_file: Option<&'a Path>,
     pub persistence: Option<&'a Persistence>,
+    /// Clients a broker must take at once, for fleets beyond Hearth's default of 1,024
+    /// (Mosquitto's default is unlimited).
+    pub max_clients: Option<usize>,
 }
 
 /// A directory for config files and broker logs, removed on drop.
@@ -173,18 +176,9 @@ pub fn free_port() -> Result<u16> {
         .port())
 }
 
-/// Starts `kind` with `listener` on a free port, letting every client in, and waits until it
+/// Starts `kind` with `listener` on a free port, with a password file, persistence or a client
+/// limit as `options` say (by default anyone gets in and nothing is kept), and waits until it
 /// accepts TCP connections.
-pub async fn start(
-    kind: &BrokerKind,
-    listener: &Listener,
-    dir: &Path,
-    startup: Duration,
-) -> Result<RunningBroker> {
-    start_with(kind, listener, dir, startup, Options::default()).await
-}
-
-/// Starts `kind` like [`start`], with a password file or persistence as `options` say.
 pub async fn start_with(
     kind: &BrokerKind,
     listener: &Listener,
@@ -338,9 +332,13 @@ fn command(
                     ),
                 ),
             };
+            let max_clients = options
+                .max_clients
+                .map(|n| format!("max_clients = {n}\n"))
+                .unwrap_or_default();
             let mut text = format!(
                 "{state_dir}[broker]\nmax_inflight = {MOSQUITTO_MAX_INFLIGHT}\n\
-                 max_queued_messages = {MOSQUITTO_MAX_QUEUED}\n{password}{persistence}\n\
+                 max_queued_messages = {MOSQUITTO_MAX_QUEUED}\n{max_clients}{password}{persistence}\n\
                  [[broker.listener]]\nkind = \"{}\"\naddress = \"127.0.0.1:{port}\"\n",
                 listener.transport.word()
             );

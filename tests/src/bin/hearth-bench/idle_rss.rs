@@ -20,7 +20,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsConnector;
 
-use crate::brokers::{self, BrokerKind, Listener, ScratchDir};
+use crate::brokers::{self, BrokerKind, Listener, Options, ScratchDir};
 use crate::cli::{IdleRssArgs, Transport};
 use crate::machine;
 use crate::rss;
@@ -108,7 +108,12 @@ pub async fn run(args: IdleRssArgs) -> Result<()> {
                     role.label(),
                     transport.word()
                 );
-                let broker = brokers::start(kind, &listener, &dir.path, startup).await?;
+                let options = Options {
+                    max_clients: Some(args.clients),
+                    ..Options::default()
+                };
+                let broker =
+                    brokers::start_with(kind, &listener, &dir.path, startup, options).await?;
                 let row = measure(&args, &broker, tls.clone(), role).await;
                 let row = match row {
                     Ok((before_kib, after_kib, note)) => Row {
