@@ -3,6 +3,9 @@
 #
 #   broker/fuzz/run.sh [SECONDS] [libFuzzer flags...]     (SECONDS defaults to 60)
 #
+# FUZZ_TARGET=decode_v5 fuzzes broker::codec::v5::decode instead; each target has its own
+# corpus/, seeds/, regressions/ subdirectory and .dict file.
+#
 # Installs the pinned cargo-fuzz if it is missing. Runs on the stable toolchain: cargo-fuzz
 # asks rustc for nightly-only flags (-Zsanitizer=address, sanitizer coverage), which
 # RUSTC_BOOTSTRAP=1 lets a stable rustc accept. New inputs go to corpus/decode (not
@@ -21,11 +24,12 @@ if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]
 fi
 
 export RUSTC_BOOTSTRAP=1
-mkdir -p "$fuzz_dir/corpus/decode" "$fuzz_dir/regressions/decode"
+target=${FUZZ_TARGET:-decode}
+mkdir -p "$fuzz_dir/corpus/$target" "$fuzz_dir/regressions/$target"
 # cargo-fuzz finds broker/fuzz as the fuzz project of the broker crate.
 cd "$fuzz_dir/.."
-cargo fuzz build decode
-cargo fuzz run decode \
-    "$fuzz_dir/corpus/decode" "$fuzz_dir/seeds/decode" "$fuzz_dir/regressions/decode" -- \
+cargo fuzz build "$target"
+cargo fuzz run "$target" \
+    "$fuzz_dir/corpus/$target" "$fuzz_dir/seeds/$target" "$fuzz_dir/regressions/$target" -- \
     -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-    -dict="$fuzz_dir/decode.dict" -print_final_stats=1 "$@"
+    -dict="$fuzz_dir/$target.dict" -print_final_stats=1 "$@"

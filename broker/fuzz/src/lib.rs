@@ -21,6 +21,8 @@
 //! - an error that names a packet type names the one on the wire, and renders
 //!   a message.
 
+pub mod v5;
+
 use std::ops::Range;
 
 use broker::codec::{decode, DecodeError, Packet, PacketType, Protocol};

@@ -25,6 +25,7 @@ mod error;
 mod header;
 mod reader;
 mod types;
+pub mod v5;
 
 #[cfg(test)]
 mod tests;
