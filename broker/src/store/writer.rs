@@ -140,10 +140,7 @@ impl Writer {
             idle.store(true, Ordering::SeqCst);
             // A change sent before the flag was set did not wake us: look once more.
             match rx.try_recv() {
-                Ok(op) => {
-                    idle.store(false, Ordering::SeqCst);
-                    self.take(op, flushes, closing);
-                }
+                Ok(op) => self.take(op, flushes, closing),
                 Err(mpsc::TryRecvError::Disconnected) => {}
                 Err(mpsc::TryRecvError::Empty) => match wait {
                     None => std::thread::park(),
