@@ -39,6 +39,39 @@ pub enum Command {
     /// throughput with acknowledgements that wait for durability; Hearth and Mosquitto
     /// started fresh for each measurement.
     Persistence(PersistenceArgs),
+    /// Mosquitto, rumqttd (with `--features rumqttd`) and Hearth started in turn and driven by
+    /// two load generators that are not Hearth's code: emqtt-bench and Debian's C clients.
+    ///
+    /// Each broker gets one TCP listener on 127.0.0.1 that lets anyone in, with the in-flight
+    /// window and queue `compare` gives it, and is started afresh for each run; `--runs K`
+    /// repeats the whole set K times, the brokers' order rotated by one each run.
+    ///
+    /// emqtt-bench (EMQ's Erlang tool): the subscribers (`sub -c N -t FILTER -q QOS`) start
+    /// first, and the publisher (`pub -c 1 -I 0 -t bench/t -s PAYLOAD -q QOS -L M`) only once
+    /// they have printed `sub total=N`. Scenarios: QoS 0 1->1, QoS 0 fan-out 1->50 (`bench/#`)
+    /// and QoS 1 1->1, whose publisher waits for each PUBACK before the next PUBLISH
+    /// (stop-and-wait: it measures round trips, not throughput). Figures come from the
+    /// subscribers' once-a-second `recv total=<n> rate=<r>/sec` lines: `msgs/s median` and
+    /// `min-max` are the median and range of the per-second delivery rates (all subscribers
+    /// together) without the first and last lines (partial seconds), `secs` how many such
+    /// seconds there were; `received` is the last line's total and `lost` is sent x
+    /// subscribers minus received.
+    ///
+    /// mosquitto clients: `mosquitto_sub -t bench/t -q 0` writes to a pipe this process reads;
+    /// once a marker message published with `mosquitto_pub -m` has come out of it (so it is
+    /// subscribed), `mosquitto_pub -l -t bench/t -q 0` is fed --messages lines of --payload
+    /// bytes, each starting with its sequence number, on its stdin. `msgs/s` is the lines
+    /// after the first divided by the time from the first line to the last; `received`
+    /// counts distinct messages (duplicates are noted).
+    ///
+    /// A scenario ends when everything has arrived, or once the publisher has exited and
+    /// nothing new has arrived for --drain-idle-ms, or at --timeout. `cpu us/msg` is the
+    /// broker process's utime + stime (/proc/PID/stat) per delivered message, read as the
+    /// receiving side's lines arrive so it covers the same stretch as the rate: emqtt-bench
+    /// from its first to its second-to-last per-second line, the C clients from the first to
+    /// the last line. `vs mosq` columns divide by Mosquitto's figure in the same run. The
+    /// generators share the machine's cores with the broker: compare ratios, not absolutes.
+    External(ExternalArgs),
     /// Print the gateway configuration `rule-latency` expects, with N filler rules.
     RuleConfig {
         #[arg(long, default_value_t = 10_000)]
@@ -308,6 +341,108 @@ pub struct PersistenceArgs {
     pub markdown: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct ExternalArgs {
+    /// Hearth gateway binary; started as `PATH run --config FILE`. Without it Hearth is left
+    /// out.
+    #[arg(long)]
+    pub hearth_bin: Option<PathBuf>,
+    #[arg(long, default_value = "/usr/sbin/mosquitto")]
+    pub mosquitto_bin: PathBuf,
+    /// Leave Mosquitto out (the `vs mosq` columns are then n/a).
+    #[arg(long)]
+    pub no_mosquitto: bool,
+    /// Leave rumqttd out (it is only there when built with `--features rumqttd`).
+    #[arg(long)]
+    pub no_rumqttd: bool,
+    /// emqtt-bench's `emqtt_bench` script. By default /tmp/emqtt-bench/emqtt_bench, built
+    /// first with --emqtt-bench-build if it is missing.
+    #[arg(long)]
+    pub emqtt_bench: Option<PathBuf>,
+    /// Builds emqtt-bench into /tmp/emqtt-bench (needs `apt-get install -y erlang-nox
+    /// erlang-dev erlang-getopt`).
+    #[arg(long, default_value = "/work/shared/tools/emqtt-bench/build.sh")]
+    pub emqtt_bench_build: PathBuf,
+    #[arg(long, default_value = "/usr/bin/mosquitto_pub")]
+    pub mosquitto_pub: PathBuf,
+    #[arg(long, default_value = "/usr/bin/mosquitto_sub")]
+    pub mosquitto_sub: PathBuf,
+    /// Load generators, in turn on each broker.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "emqtt-bench,mosquitto-clients"
+    )]
+    pub generators: Vec<Generator>,
+    /// emqtt-bench's scenarios, in turn (the C clients always run their QoS 0 1->1).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "qos0,fanout,qos1"
+    )]
+    pub scenarios: Vec<ExternalScenario>,
+    /// Messages published in each QoS 0 1->1 scenario (both generators).
+    #[arg(long, default_value_t = 500_000)]
+    pub messages: u64,
+    /// Messages published in the fan-out scenario, each delivered to every subscriber (40,000
+    /// x 50 give Hearth about four steady seconds here, Mosquitto about seventeen).
+    #[arg(long, default_value_t = 40_000)]
+    pub fanout_messages: u64,
+    /// Subscribers in the fan-out scenario.
+    #[arg(long, default_value_t = 50)]
+    pub subscribers: usize,
+    /// Messages published in the QoS 1 1->1 scenario (one PUBACK round trip each).
+    #[arg(long, default_value_t = 50_000)]
+    pub qos1_messages: u64,
+    /// Payload size in bytes (at least 16).
+    #[arg(long, default_value_t = 64)]
+    pub payload: usize,
+    /// Times the whole set runs, each time on freshly started brokers.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Once the publisher has exited, a scenario ends after this many milliseconds without a
+    /// new delivery (at least 1500: emqtt-bench prints its counts once a second).
+    #[arg(long, default_value_t = 2500)]
+    pub drain_idle_ms: u64,
+    /// Hard limit in seconds for one scenario, publishing and draining.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+    /// Seconds to wait for a started broker to accept TCP connections, and for a generator's
+    /// subscribers to be subscribed.
+    #[arg(long, default_value_t = 10)]
+    pub startup_timeout: u64,
+    /// Also print the tables as markdown.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generator {
+    EmqttBench,
+    MosquittoClients,
+}
+
+impl Generator {
+    pub fn word(self) -> &'static str {
+        match self {
+            Generator::EmqttBench => "emqtt-bench",
+            Generator::MosquittoClients => "mosquitto clients",
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExternalScenario {
+    /// QoS 0, one subscriber.
+    Qos0,
+    /// QoS 0, --subscribers subscribers to `bench/#`.
+    Fanout,
+    /// QoS 1, one subscriber, a stop-and-wait publisher.
+    Qos1,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PersistencePart {
     Retained,
@@ -442,7 +577,7 @@ pub enum ScenarioSel {
 mod tests {
     use clap::Parser;
 
-    use super::{Cli, Command, PersistenceMode, PersistencePart};
+    use super::{Cli, Command, ExternalScenario, Generator, PersistenceMode, PersistencePart};
 
     #[test]
     fn connect_rate_defaults() {
@@ -526,6 +661,38 @@ mod tests {
             "2"
         ])
         .is_err());
+    }
+
+    #[test]
+    fn external_defaults_and_lists() {
+        let cli = Cli::try_parse_from(["hearth-bench", "external"]).expect("parses");
+        let Command::External(args) = cli.command else {
+            panic!("not external");
+        };
+        assert_eq!(
+            args.generators,
+            [Generator::EmqttBench, Generator::MosquittoClients]
+        );
+        assert_eq!(args.scenarios.len(), 3);
+        assert_eq!((args.messages, args.runs, args.payload), (500_000, 3, 64));
+        assert!(args.hearth_bin.is_none() && args.emqtt_bench.is_none());
+        let cli = Cli::try_parse_from([
+            "hearth-bench",
+            "external",
+            "--generators",
+            "mosquitto-clients",
+            "--scenarios",
+            "qos1,fanout",
+        ])
+        .expect("parses");
+        let Command::External(args) = cli.command else {
+            panic!("not external");
+        };
+        assert_eq!(args.generators, [Generator::MosquittoClients]);
+        assert_eq!(
+            args.scenarios,
+            [ExternalScenario::Qos1, ExternalScenario::Fanout]
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! TCP, WebSocket, TLS or WebSocket over TLS. `idle-rss` measures the memory a connected,
 //! idle client costs each broker; `connect-rate` and `storm` start Mosquitto and Hearth in
 //! turn with password files and time CONNECTs; `persistence` measures what each broker
-//! writes to disk to keep its state, and how fast it restarts on it.
+//! writes to disk to keep its state, and how fast it restarts on it. `external` starts
+//! Mosquitto, rumqttd (with `--features rumqttd`) and Hearth in turn and drives each with
+//! load generators that are not ours: emqtt-bench and Debian's mosquitto_pub/mosquitto_sub.
 
 mod acked_rate;
 mod brokers;
@@ -19,6 +21,7 @@ mod cpu;
 mod disk;
 #[cfg(feature = "rumqttd")]
 mod embedded;
+mod external;
 mod idle_rss;
 mod latency;
 mod machine;
@@ -67,6 +70,7 @@ fn main() -> Result<()> {
         Command::ConnectRate(args) => runtime(args.threads)?.block_on(connect_rate::run(args)),
         Command::Storm(args) => runtime(args.threads)?.block_on(storm::run(args)),
         Command::Persistence(args) => runtime(args.threads)?.block_on(persistence::run(args)),
+        Command::External(args) => runtime(1)?.block_on(external::run(args)),
         Command::RuleConfig { filler, rooms } => {
             print!("{}", rule_latency::config(filler, rooms));
             Ok(())
