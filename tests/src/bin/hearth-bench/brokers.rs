@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use crate::child_exit;
 use crate::cli::Transport;
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
@@ -145,14 +146,12 @@ impl RunningBroker {
         if !sent.success() {
             bail!("kill -TERM {pid} failed: {sent}");
         }
-        loop {
-            if let Some(status) = self.child.try_wait().context("polling broker process")? {
-                return Ok((signalled.elapsed(), status));
-            }
-            if signalled.elapsed() >= within {
-                bail!("the broker did not exit within {within:?} of SIGTERM");
-            }
-            sleep(Duration::from_millis(5)).await;
+        match child_exit::exited_within(&mut self.child, within)
+            .await
+            .context("polling broker process")?
+        {
+            Some(status) => Ok((signalled.elapsed(), status)),
+            None => bail!("the broker did not exit within {within:?} of SIGTERM"),
         }
     }
 }

@@ -12,6 +12,7 @@
 
 mod acked_rate;
 mod brokers;
+mod child_exit;
 mod cli;
 mod clock;
 mod compare;

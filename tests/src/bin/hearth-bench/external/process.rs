@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use tokio::time::{sleep, Instant};
+
+use crate::child_exit;
 
 /// Lines of output an error message ends with.
 const TAIL_LINES: usize = 12;
@@ -127,16 +128,12 @@ impl Proc {
 
     /// Waits, bounded, for a process that is finishing by itself (its stdout has closed).
     pub async fn wait_exit(&mut self, within: Duration) -> Result<ExitStatus> {
-        let until = Instant::now() + within;
-        loop {
-            if let Some(status) = self.try_wait()? {
+        match self.exited_within(within).await? {
+            Some(status) => {
                 self.signal_group("KILL");
-                return Ok(status);
+                Ok(status)
             }
-            if Instant::now() >= until {
-                return Err(self.error(format!("did not exit within {within:?}")));
-            }
-            sleep(Duration::from_millis(5)).await;
+            None => Err(self.error(format!("did not exit within {within:?}"))),
         }
     }
 
@@ -147,10 +144,7 @@ impl Proc {
             return Ok(());
         }
         self.signal_group("TERM");
-        let until = Instant::now() + grace;
-        while self.try_wait()?.is_none() && Instant::now() < until {
-            sleep(Duration::from_millis(5)).await;
-        }
+        self.exited_within(grace).await?;
         self.signal_group("KILL");
         if self.exited.is_none() {
             let status = self
@@ -162,11 +156,11 @@ impl Proc {
         Ok(())
     }
 
-    fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+    /// Its exit status once it has exited (kept for later calls), or `None` after `within`.
+    async fn exited_within(&mut self, within: Duration) -> Result<Option<ExitStatus>> {
         if self.exited.is_none() {
-            self.exited = self
-                .child
-                .try_wait()
+            self.exited = child_exit::exited_within(&mut self.child, within)
+                .await
                 .map_err(|e| self.error(format!("polling it failed: {e}")))?;
         }
         Ok(self.exited)
