@@ -9,7 +9,7 @@ use std::sync::Arc;
 use log::{info, Level};
 
 use super::auth::AuthOutcome;
-use super::codec::{Connect, ConnectReturnCode};
+use super::codec::v5::{ConnackReason, Connect};
 use super::listener::Origin;
 use super::log_limit::{LogLimiter, Refusal};
 
@@ -27,7 +27,7 @@ pub(crate) async fn admit(
     origin: &Origin,
     connect: &Connect,
     refusals: &LogLimiter,
-) -> Result<Admitted, ConnectReturnCode> {
+) -> Result<Admitted, ConnackReason> {
     let listener = &origin.listener;
     if listener.kind_uses_certificate_names() {
         // Mosquitto's `use_identity_as_username`: the verified certificate is the credential,
@@ -47,7 +47,7 @@ pub(crate) async fn admit(
                         origin.peer, listener.name, connect.client_id
                     ),
                 );
-                Err(ConnectReturnCode::NotAuthorized)
+                Err(ConnackReason::NotAuthorized)
             }
         };
     }
@@ -104,7 +104,7 @@ pub(crate) async fn admit(
                     connect.username.as_deref().unwrap_or("-")
                 ),
             );
-            Err(refused.return_code())
+            Err(refused.connack_reason())
         }
     }
 }

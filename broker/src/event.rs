@@ -6,14 +6,18 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::auth::Acl;
-use super::codec::{Connect, Packet, QoS};
+use super::codec::v5::{Connect, DisconnectReason, Packet};
+use super::codec::QoS;
 use super::message::Message;
 use super::outbox::ConnHandle;
 use super::session::{ConnId, SessionKey};
+use super::wire::Version;
 
 pub(crate) enum Event {
+    /// A CONNECT, in MQTT 5.0's terms whatever the client speaks (see [`crate::wire`]).
     Connect {
         conn: ConnId,
+        version: Version,
         connect: Connect,
         identity: ClientIdentity,
         handle: ConnHandle,
@@ -63,13 +67,15 @@ pub(crate) struct ClientIdentity {
     pub users_generation: u64,
 }
 
-/// Why a connection ended; everything but `Disconnected` publishes the will.
+/// Why a connection ended; everything but a plain `Disconnected` publishes the will.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CloseReason {
-    Disconnected,
+    /// The client sent DISCONNECT.
+    Disconnected(Goodbye),
     PeerClosed,
     KeepAliveExpired,
-    ProtocolError(String),
+    /// The client broke the protocol; an MQTT 5 client is told with this reason.
+    ProtocolError(DisconnectReason, String),
     Io(String),
     /// The writer failed or was aborted (takeover, shutdown).
     WriterClosed,
@@ -78,12 +84,50 @@ pub(crate) enum CloseReason {
 impl std::fmt::Display for CloseReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CloseReason::Disconnected => f.write_str("client sent DISCONNECT"),
+            CloseReason::Disconnected(goodbye) if goodbye.with_will => {
+                f.write_str("client sent DISCONNECT asking for its will")
+            }
+            CloseReason::Disconnected(_) => f.write_str("client sent DISCONNECT"),
             CloseReason::PeerClosed => f.write_str("connection closed by client"),
             CloseReason::KeepAliveExpired => f.write_str("keepalive expired"),
-            CloseReason::ProtocolError(why) => write!(f, "protocol error: {why}"),
+            CloseReason::ProtocolError(_, why) => write!(f, "protocol error: {why}"),
             CloseReason::Io(why) => write!(f, "network error: {why}"),
             CloseReason::WriterClosed => f.write_str("connection could not be written to"),
+        }
+    }
+}
+
+/// What a client's DISCONNECT asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Goodbye {
+    /// Reason 0x04, Disconnect with Will Message: publish the will all the same (3.14.2.1).
+    pub with_will: bool,
+    /// A new Session Expiry Interval for the session it leaves (3.14.2.2.2).
+    pub session_expiry: Option<u32>,
+}
+
+impl CloseReason {
+    /// A DISCONNECT that asks for nothing: what an MQTT 3.1.1 client sends.
+    #[cfg(test)]
+    pub(crate) fn disconnected() -> Self {
+        CloseReason::Disconnected(Goodbye::default())
+    }
+
+    /// The reason of the DISCONNECT the server sends an MQTT 5 client before it closes, where
+    /// the server is the one closing (4.13.2).
+    pub(crate) fn server_disconnect(&self) -> Option<DisconnectReason> {
+        match self {
+            CloseReason::ProtocolError(reason, _) => Some(*reason),
+            CloseReason::KeepAliveExpired => Some(DisconnectReason::KeepAliveTimeout),
+            _ => None,
+        }
+    }
+
+    /// Whether the connection's will is due (MQTT-3.1.2-8, 3.14.2.1).
+    pub(crate) fn publishes_will(&self) -> bool {
+        match self {
+            CloseReason::Disconnected(goodbye) => goodbye.with_will,
+            _ => true,
         }
     }
 }

@@ -32,7 +32,10 @@ mod settings;
 mod store;
 mod subscriptions;
 mod sys;
+mod topic_alias;
 pub mod transport;
+mod will;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

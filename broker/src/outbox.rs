@@ -16,11 +16,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::codec::{Packet, QoS};
+use super::codec::v5::Packet;
+use super::codec::QoS;
 use super::message::Message;
 
 pub(crate) enum Outgoing {
-    Packet(Packet),
+    /// Boxed: an MQTT 5 packet with its properties is large, and most items are PUBLISHes.
+    Packet(Box<Packet>),
     Publish {
         message: Message,
         qos: QoS,
@@ -138,7 +140,7 @@ impl ConnHandle {
     }
 
     pub(crate) fn send_packet(&self, packet: Packet) {
-        self.push(Outgoing::Packet(packet));
+        self.push(Outgoing::Packet(Box::new(packet)));
     }
 
     pub(crate) fn send_publish(
@@ -166,6 +168,12 @@ impl ConnHandle {
 
     /// Flushes what is queued, then closes.
     pub(crate) fn close(&self) {
+        self.push(Outgoing::Close);
+    }
+
+    /// Flushes what is queued, sends `last` (an MQTT 5 DISCONNECT saying why), then closes.
+    pub(crate) fn close_with(&self, last: Packet) {
+        self.push(Outgoing::Packet(Box::new(last)));
         self.push(Outgoing::Close);
     }
 
@@ -232,23 +240,32 @@ impl Drop for Receiver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::v5::{PubAck, PubAckReason};
+
+    fn puback(pkid: u16) -> Packet {
+        Packet::Puback(PubAck {
+            pkid,
+            reason: PubAckReason::Success,
+            properties: Default::default(),
+        })
+    }
 
     #[tokio::test]
     async fn items_arrive_in_order_and_the_writer_ends_once_the_last_sender_is_gone() {
         let (handle, mut writer) = channel();
         let second = handle.clone();
         handle.send_packet(Packet::Pingresp);
-        second.send_packet(Packet::Puback(7));
+        second.send_packet(puback(7));
         drop(handle);
         assert!(matches!(
             writer.rx.recv().await,
-            Some(Outgoing::Packet(Packet::Pingresp))
+            Some(Outgoing::Packet(p)) if *p == Packet::Pingresp
         ));
         drop(second);
         // What was sent before the last sender went is still written.
         assert!(matches!(
             writer.rx.recv().await,
-            Some(Outgoing::Packet(Packet::Puback(7)))
+            Some(Outgoing::Packet(p)) if matches!(*p, Packet::Puback(PubAck { pkid: 7, .. }))
         ));
         assert!(writer.rx.recv().await.is_none());
     }
@@ -284,7 +301,7 @@ mod tests {
     fn an_idle_outbox_gives_back_what_a_burst_took() {
         let (handle, mut writer) = channel();
         for pkid in 1..=100 {
-            handle.send_packet(Packet::Puback(pkid));
+            handle.send_packet(puback(pkid));
         }
         let mut seen = 0;
         while writer.rx.try_recv().is_ok() {

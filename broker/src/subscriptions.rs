@@ -8,9 +8,42 @@ use super::codec::QoS;
 use super::level_tree::{LevelTree, NodeId, ROOT};
 use super::session::SessionKey;
 
+/// What one subscription was granted: its QoS and the MQTT 5 options that decide how a
+/// message reaches it (3.8.3.1). A 3.1.1 subscription has the options off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Grant {
+    pub qos: QoS,
+    /// Messages its own client publishes are not sent back (MQTT-3.8.3-3).
+    pub no_local: bool,
+    /// Live messages keep the RETAIN flag they were published with (3.8.3.1).
+    pub retain_as_published: bool,
+}
+
+impl Grant {
+    /// A subscription with MQTT 3.1.1's behaviour.
+    pub(crate) fn qos(qos: QoS) -> Grant {
+        Grant {
+            qos,
+            no_local: false,
+            retain_as_published: false,
+        }
+    }
+
+    /// One delivery for a session whose several subscriptions match: the highest QoS
+    /// (MQTT-3.3.4-2 allows one delivery), not sent back if every one of them says no local,
+    /// the RETAIN flag kept if any keeps it.
+    fn merge(self, other: Grant) -> Grant {
+        Grant {
+            qos: self.qos.max(other.qos),
+            no_local: self.no_local && other.no_local,
+            retain_as_published: self.retain_as_published || other.retain_as_published,
+        }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct SubscriptionTree {
-    tree: LevelTree<HashMap<SessionKey, QoS>>,
+    tree: LevelTree<HashMap<SessionKey, Grant>>,
     count: usize,
     /// The walk's work list, kept for the next publish.
     stack: Vec<(NodeId, Option<usize>)>,
@@ -18,10 +51,10 @@ pub(crate) struct SubscriptionTree {
 
 impl SubscriptionTree {
     /// Adds or replaces `session`'s subscription to `filter` (a validated filter).
-    pub(crate) fn insert(&mut self, filter: &str, session: SessionKey, qos: QoS) {
+    pub(crate) fn insert(&mut self, filter: &str, session: SessionKey, grant: Grant) {
         let id = self.tree.find_or_insert(filter);
         let subscribers = self.tree.value_mut(id).get_or_insert_with(HashMap::new);
-        if subscribers.insert(session, qos).is_none() {
+        if subscribers.insert(session, grant).is_none() {
             self.count += 1;
         }
     }
@@ -47,8 +80,8 @@ impl SubscriptionTree {
     }
 
     /// Fills `out` with one entry per session whose subscriptions match `topic`, at the highest
-    /// QoS among that session's matching filters (MQTT-3.3.5-1).
-    pub(crate) fn matches(&mut self, topic: &str, out: &mut Vec<(SessionKey, QoS)>) {
+    /// QoS among that session's matching filters (MQTT-3.3.5-1), their options merged.
+    pub(crate) fn matches(&mut self, topic: &str, out: &mut Vec<(SessionKey, Grant)>) {
         out.clear();
         // Wildcards in the first level never match topics such as `$SYS/...` (MQTT-4.7.2-1).
         let dollar = topic.starts_with('$');
@@ -86,12 +119,18 @@ impl SubscriptionTree {
         }
         self.stack = stack;
         if out.len() > 1 {
-            out.sort_unstable_by_key(|&(session, qos)| (session, std::cmp::Reverse(qos)));
-            out.dedup_by_key(|&mut (session, _)| session);
+            out.sort_unstable_by_key(|&(session, _)| session);
+            out.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    kept.1 = kept.1.merge(later.1);
+                }
+                same
+            });
         }
     }
 
-    fn collect(&self, node: NodeId, out: &mut Vec<(SessionKey, QoS)>) {
+    fn collect(&self, node: NodeId, out: &mut Vec<(SessionKey, Grant)>) {
         if let Some(subscribers) = self.tree.value(node) {
             out.extend(subscribers.iter().map(|(&s, &q)| (s, q)));
         }
@@ -105,7 +144,7 @@ mod tests {
     fn matched(tree: &mut SubscriptionTree, topic: &str) -> Vec<(SessionKey, QoS)> {
         let mut out = Vec::new();
         tree.matches(topic, &mut out);
-        out
+        out.into_iter().map(|(s, grant)| (s, grant.qos)).collect()
     }
 
     #[test]
@@ -128,7 +167,7 @@ mod tests {
         ];
         let mut tree = SubscriptionTree::default();
         for (i, f) in filters.iter().enumerate() {
-            tree.insert(f, i as SessionKey, QoS::AtMostOnce);
+            tree.insert(f, i as SessionKey, Grant::qos(QoS::AtMostOnce));
         }
         for topic in topics {
             let mut got: Vec<_> = matched(&mut tree, topic)
@@ -149,10 +188,10 @@ mod tests {
     #[test]
     fn overlapping_filters_give_one_entry_at_the_highest_qos() {
         let mut tree = SubscriptionTree::default();
-        tree.insert("a/#", 1, QoS::AtMostOnce);
-        tree.insert("a/b", 1, QoS::ExactlyOnce);
-        tree.insert("+/b", 1, QoS::AtLeastOnce);
-        tree.insert("a/b", 2, QoS::AtLeastOnce);
+        tree.insert("a/#", 1, Grant::qos(QoS::AtMostOnce));
+        tree.insert("a/b", 1, Grant::qos(QoS::ExactlyOnce));
+        tree.insert("+/b", 1, Grant::qos(QoS::AtLeastOnce));
+        tree.insert("a/b", 2, Grant::qos(QoS::AtLeastOnce));
         assert_eq!(
             matched(&mut tree, "a/b"),
             vec![(1, QoS::ExactlyOnce), (2, QoS::AtLeastOnce)]
@@ -162,13 +201,38 @@ mod tests {
     #[test]
     fn resubscribing_replaces_and_unsubscribing_cleans_up() {
         let mut tree = SubscriptionTree::default();
-        tree.insert("a/b", 1, QoS::AtMostOnce);
-        tree.insert("a/b", 1, QoS::AtLeastOnce);
+        tree.insert("a/b", 1, Grant::qos(QoS::AtMostOnce));
+        tree.insert("a/b", 1, Grant::qos(QoS::AtLeastOnce));
         assert_eq!(tree.len(), 1);
         assert_eq!(matched(&mut tree, "a/b"), vec![(1, QoS::AtLeastOnce)]);
         assert!(tree.remove("a/b", 1));
         assert!(!tree.remove("a/b", 1));
         assert_eq!(tree.len(), 0);
         assert!(matched(&mut tree, "a/b").is_empty());
+    }
+
+    #[test]
+    fn overlapping_subscriptions_merge_their_options() {
+        let mut tree = SubscriptionTree::default();
+        let no_local = Grant {
+            no_local: true,
+            ..Grant::qos(QoS::AtMostOnce)
+        };
+        let as_published = Grant {
+            retain_as_published: true,
+            ..Grant::qos(QoS::AtLeastOnce)
+        };
+        tree.insert("a/#", 1, no_local);
+        tree.insert("a/b", 1, as_published);
+        tree.insert("+/b", 2, no_local);
+        tree.insert("a/+", 2, no_local);
+        let mut out = Vec::new();
+        tree.matches("a/b", &mut out);
+        let merged = Grant {
+            qos: QoS::AtLeastOnce,
+            no_local: false,
+            retain_as_published: true,
+        };
+        assert_eq!(out, vec![(1, merged), (2, no_local)]);
     }
 }

@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 
 use super::hash::{Argon2Memory, StoredHash};
 use super::password_file::PasswordFile;
+use crate::codec::v5::ConnackReason;
 use crate::codec::ConnectReturnCode;
 
 /// Verified credentials remembered; more are made room for by forgetting an arbitrary one.
@@ -50,6 +51,15 @@ impl AuthOutcome {
             AuthOutcome::Accepted { .. } => ConnectReturnCode::Accepted,
             AuthOutcome::BadCredentials => ConnectReturnCode::BadUserNameOrPassword,
             AuthOutcome::NotAuthorized => ConnectReturnCode::NotAuthorized,
+        }
+    }
+
+    /// The MQTT 5.0 CONNACK reason for this outcome (0x86, 0x87).
+    pub fn connack_reason(&self) -> ConnackReason {
+        match self {
+            AuthOutcome::Accepted { .. } => ConnackReason::Success,
+            AuthOutcome::BadCredentials => ConnackReason::BadUserNameOrPassword,
+            AuthOutcome::NotAuthorized => ConnackReason::NotAuthorized,
         }
     }
 }

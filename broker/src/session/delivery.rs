@@ -2,7 +2,10 @@
 //! through the in-flight window, everything else into the bounded queue; and the client's
 //! acknowledgements that move the window on.
 
-use crate::codec::{Packet, QoS};
+use std::time::Instant;
+
+use crate::codec::v5::{Packet, PubRel, PubRelReason};
+use crate::codec::QoS;
 use crate::counters::Counters;
 use crate::message::Message;
 use crate::store::{self, HeldMessage, Op};
@@ -53,16 +56,24 @@ impl Session {
             Counters::add(&counters.deliveries_denied, 1);
             return;
         }
+        if d.message.expires_at.is_some() && d.message.is_expired(Instant::now()) {
+            return;
+        }
         let Some(conn) = &self.connection else {
             // QoS 0 is not stored for absent clients (MQTT 3.1.1 section 3.1.2.4 allows it).
             if d.qos != QoS::AtMostOnce
-                && !self.clean_session
+                && !self.ends_with_connection()
                 && self.store_has_room(d.message, counters)
             {
                 self.queue_message(d, limits, counters);
             }
             return;
         };
+        if !fits(conn.client_limits.max_packet_size, d.message, d.qos) {
+            // Discarded as if sent (MQTT-3.1.2-25): the client said it cannot take it.
+            Counters::add(&counters.publish_dropped, 1);
+            return;
+        }
         if d.qos == QoS::AtMostOnce {
             let mut room = limits.max_queued.max(1);
             if d.retain {
@@ -79,7 +90,7 @@ impl Session {
         if !self.store_has_room(d.message, counters) {
             return;
         }
-        if self.inflight.len() < limits.max_inflight && self.queue.is_empty() {
+        if self.inflight.len() < self.window(limits) && self.queue.is_empty() {
             let seq = self.next_seq();
             let pkid = self.send_inflight(seq, d.message.clone(), d.qos, d.retain);
             self.note_held(seq, d.message, d.qos, d.retain, false, Some(pkid));
@@ -221,13 +232,35 @@ impl Session {
         self.inflight.iter().position(|m| m.pkid == pkid)
     }
 
-    /// Moves queued messages into the in-flight window while it has room.
+    /// How many QoS 1/2 messages may be in flight: the broker's `max_inflight`, or the
+    /// client's Receive Maximum if lower (MQTT-3.3.4-7).
+    fn window(&self, limits: Limits) -> usize {
+        let client = self
+            .connection
+            .as_ref()
+            .map_or(usize::MAX, |c| c.client_limits.receive_maximum);
+        limits.max_inflight.min(client)
+    }
+
+    /// Moves queued messages into the in-flight window while it has room. Those that expired
+    /// while they waited, or that the client cannot take, are dropped on the way.
     fn pump(&mut self, limits: Limits) {
-        if self.connection.is_none() {
+        let window = self.window(limits);
+        let Some(max_packet_size) = self
+            .connection
+            .as_ref()
+            .map(|c| c.client_limits.max_packet_size)
+        else {
             return;
-        }
-        while self.inflight.len() < limits.max_inflight {
+        };
+        let now = Instant::now();
+        let mut skipped = Vec::new();
+        while self.inflight.len() < window {
             let Some(next) = self.queue.pop() else { break };
+            if next.message.is_expired(now) || !fits(max_packet_size, &next.message, next.qos) {
+                skipped.push(next);
+                continue;
+            }
             let seq = next.seq;
             let pkid = self.send_inflight(seq, next.message, next.qos, next.retain);
             self.note(|client_id| Op::Sent {
@@ -235,6 +268,9 @@ impl Session {
                 seq,
                 pkid,
             });
+        }
+        for gone in skipped {
+            self.note_done(gone.seq, &gone.message);
         }
     }
 
@@ -280,7 +316,7 @@ impl Session {
                     conn.handle
                         .send_publish(m.message.clone(), m.qos, m.retain, true, m.pkid)
                 }
-                InflightState::AwaitingComplete => conn.handle.send_packet(Packet::Pubrel(m.pkid)),
+                InflightState::AwaitingComplete => conn.handle.send_packet(pubrel(m.pkid)),
             }
         }
     }
@@ -315,7 +351,21 @@ impl Session {
         }
         self.note(|client_id| Op::Released { client_id, seq });
         if let Some(conn) = &self.connection {
-            conn.handle.send_packet(Packet::Pubrel(pkid));
+            conn.handle.send_packet(pubrel(pkid));
+        }
+    }
+
+    /// PUBREC with an error (MQTT 5): the client will not take the QoS 2 message; its
+    /// delivery ends here.
+    pub(crate) fn on_pubrec_refused(&mut self, pkid: u16, limits: Limits) {
+        if let Some(pos) = self.inflight_position(pkid) {
+            let m = &self.inflight[pos];
+            if m.qos == QoS::ExactlyOnce && m.state == InflightState::AwaitingAck {
+                if let Some(done) = self.inflight.remove(pos) {
+                    self.note_done(done.seq, &done.message);
+                }
+                self.pump(limits);
+            }
         }
     }
 
@@ -332,13 +382,26 @@ impl Session {
     }
 }
 
+fn pubrel(pkid: u16) -> Packet {
+    Packet::Pubrel(PubRel {
+        pkid,
+        reason: PubRelReason::Success,
+        properties: Default::default(),
+    })
+}
+
+/// Whether `message` at `qos` fits a client's Maximum Packet Size of `max` bytes.
+fn fits(max: usize, message: &Message, qos: QoS) -> bool {
+    max == usize::MAX || crate::wire::publish_len_v5(message, qos) <= max
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn packet_ids_skip_zero_and_those_in_flight() {
-        let mut s = Session::new("c".into(), false, crate::auth::ClientAcl::unrestricted());
+        let mut s = Session::new("c".into(), u32::MAX, crate::auth::ClientAcl::unrestricted());
         s.next_pkid = u16::MAX - 1;
         let msg = Message::new("t", Vec::new(), QoS::AtLeastOnce, false);
         s.inflight.push_back(Inflight {
@@ -351,5 +414,47 @@ mod tests {
         });
         assert_eq!(s.allocate_pkid(), u16::MAX);
         assert_eq!(s.allocate_pkid(), 2);
+    }
+
+    #[test]
+    fn a_message_that_expired_while_queued_is_dropped_on_resume() {
+        use std::time::{Duration, Instant};
+        let mut s = Session::new("c".into(), u32::MAX, crate::auth::ClientAcl::unrestricted());
+        let queued = |seq, payload: &str, expires_at| super::super::queue::Queued {
+            seq,
+            message: Message {
+                expires_at: Some(expires_at),
+                ..Message::new("t", payload.to_string(), QoS::AtLeastOnce, false)
+            },
+            qos: QoS::AtLeastOnce,
+            retain: false,
+            from_retained: false,
+        };
+        let now = Instant::now();
+        s.queue
+            .restore(queued(0, "stale", now - Duration::from_secs(1)));
+        s.queue
+            .restore(queued(1, "fresh", now + Duration::from_secs(600)));
+        let (handle, mut writer) = crate::outbox::channel();
+        s.attach(super::super::Connection {
+            id: 1,
+            handle,
+            will: None,
+            version: crate::wire::Version::V5,
+            users_generation: 0,
+            client_limits: super::super::ClientLimits::NONE,
+        });
+        let limits = Limits {
+            max_inflight: 10,
+            max_queued: 10,
+            retained_count: 0,
+        };
+        s.resume(limits);
+        let mut sent = Vec::new();
+        while let Ok(crate::outbox::Outgoing::Publish { message, .. }) = writer.rx.try_recv() {
+            sent.push(message.payload);
+        }
+        assert_eq!(sent, ["fresh"]);
+        assert_eq!(s.stored_len(), 1, "only the fresh one is held, in flight");
     }
 }

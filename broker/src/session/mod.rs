@@ -13,10 +13,14 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::auth::ClientAcl;
-use crate::codec::{LastWill, Packet, Protocol, QoS};
+use crate::codec::v5::{Packet, PubAck, PubAckReason, PubRel, PubRelReason};
+use crate::codec::QoS;
 use crate::message::Message;
 use crate::outbox::ConnHandle;
 use crate::store::{self, Journal, Op, StoredSession};
+use crate::subscriptions::Grant;
+use crate::will::Will;
+use crate::wire::Version;
 
 use delivery::Inflight;
 pub(crate) use delivery::{Delivery, Limits};
@@ -31,11 +35,34 @@ pub(crate) struct Connection {
     pub id: ConnId,
     pub handle: ConnHandle,
     /// Published if this connection ends without DISCONNECT (MQTT-3.1.2-8).
-    pub will: Option<LastWill>,
+    pub will: Option<Will>,
     /// The protocol revision the client connected with; replies follow its rules.
-    pub protocol: Protocol,
+    pub version: Version,
     /// The reload of the users its credentials were checked against.
     pub users_generation: u64,
+    /// What the client said it can take (MQTT 5; unbounded for 3.1.1).
+    pub client_limits: ClientLimits,
+}
+
+/// What an MQTT 5 client said in CONNECT that it can take (3.1.2.11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ClientLimits {
+    /// QoS 1 and 2 PUBLISHes it takes unacknowledged at once (Receive Maximum).
+    pub receive_maximum: usize,
+    /// The largest packet it accepts (Maximum Packet Size): larger messages are not sent.
+    pub max_packet_size: usize,
+    /// Request Problem Information: 0 means no Reason String or User Property in anything but
+    /// PUBLISH, CONNACK and DISCONNECT (MQTT-3.1.2-29).
+    pub problem_information: bool,
+}
+
+impl ClientLimits {
+    /// An MQTT 3.1.1 client's: none but the broker's own.
+    pub(crate) const NONE: ClientLimits = ClientLimits {
+        receive_maximum: usize::MAX,
+        max_packet_size: usize::MAX,
+        problem_information: false,
+    };
 }
 
 /// Identifies a session for the life of the broker; never reused, so a stale key cannot
@@ -44,7 +71,9 @@ pub(crate) type SessionKey = u64;
 
 pub(crate) struct Session {
     client_id: Arc<str>,
-    clean_session: bool,
+    /// Seconds the session outlives its connection (0: it ends with it; `u32::MAX`: the
+    /// broker's `session_expiry` decides), as the client asked and the broker allowed.
+    expiry_interval: u32,
     /// The user its client last connected as; its rights follow from it.
     username: Option<Arc<str>>,
     /// The listener its client last connected on.
@@ -52,7 +81,7 @@ pub(crate) struct Session {
     /// What the client may publish and receive, offline too (queued messages are checked).
     access: ClientAcl,
     connection: Option<Connection>,
-    subscriptions: HashMap<Arc<str>, QoS>,
+    subscriptions: HashMap<Arc<str>, Grant>,
     /// Outgoing QoS 1/2 messages in the order they were sent.
     inflight: VecDeque<Inflight>,
     queue: Queue,
@@ -69,10 +98,10 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(client_id: Arc<str>, clean_session: bool, access: ClientAcl) -> Self {
+    pub(crate) fn new(client_id: Arc<str>, expiry_interval: u32, access: ClientAcl) -> Self {
         Self {
             client_id,
-            clean_session,
+            expiry_interval,
             username: None,
             listener: Arc::from(""),
             access,
@@ -90,7 +119,7 @@ impl Session {
 
     /// Records this session's changes in `journal` from now on (a persistent session).
     pub(crate) fn with_journal(mut self, journal: Option<Journal>) -> Self {
-        if !self.clean_session {
+        if !self.ends_with_connection() {
             self.journal = journal;
         }
         self
@@ -105,13 +134,13 @@ impl Session {
         journal: Option<Journal>,
         now: u64,
     ) -> Self {
-        let mut session = Session::new(stored.client_id, false, access).with_journal(journal);
+        let mut session = Session::new(stored.client_id, u32::MAX, access).with_journal(journal);
         session.username = stored.username;
         // Connected when the broker stopped: offline since it started again.
         session.offline_since = Some(stored.offline_since.unwrap_or(now));
         session.incoming_qos2 = stored.incoming_qos2.into_iter().collect();
         for (filter, qos) in stored.subscriptions {
-            session.subscriptions.insert(filter, qos);
+            session.subscriptions.insert(filter, Grant::qos(qos));
         }
         for (seq, held) in stored.messages {
             session.next_seq = session.next_seq.max(seq + 1);
@@ -216,9 +245,22 @@ impl Session {
         self.drop_unreadable()
     }
 
-    /// Clean session 1: the session ends with its connection.
-    pub(crate) fn is_clean(&self) -> bool {
-        self.clean_session
+    /// Clean session 1, or a Session Expiry Interval of 0: the session ends with its
+    /// connection.
+    pub(crate) fn ends_with_connection(&self) -> bool {
+        self.expiry_interval == 0
+    }
+
+    /// Seconds the session outlives its connection; `u32::MAX`: as long as the broker's
+    /// `session_expiry` allows.
+    pub(crate) fn expiry_interval(&self) -> u32 {
+        self.expiry_interval
+    }
+
+    /// A new expiry interval, from a DISCONNECT (3.14.2.2.2) or the CONNECT that resumes it.
+    /// A session that ends with its connection is no longer stored.
+    pub(crate) fn set_expiry_interval(&mut self, seconds: u32) {
+        self.expiry_interval = seconds;
     }
 
     pub(crate) fn is_connected(&self) -> bool {
@@ -234,8 +276,16 @@ impl Session {
     }
 
     /// The protocol revision of the attached connection.
-    pub(crate) fn protocol(&self) -> Option<Protocol> {
-        self.connection.as_ref().map(|c| c.protocol)
+    pub(crate) fn version(&self) -> Option<Version> {
+        self.connection.as_ref().map(|c| c.version)
+    }
+
+    /// Whether a Reason String may go to the attached client in an acknowledgement
+    /// (MQTT-3.1.2-29): an MQTT 5 client that did not ask for none.
+    pub(crate) fn wants_reasons(&self) -> bool {
+        self.connection
+            .as_ref()
+            .is_some_and(|c| c.version.is_v5() && c.client_limits.problem_information)
     }
 
     /// The client is (back) on this connection; replies and deliveries go to it from now on.
@@ -264,15 +314,11 @@ impl Session {
 
     /// The topic of the attached connection's will, if it has one.
     pub(crate) fn will_topic(&self) -> Option<&str> {
-        self.connection
-            .as_ref()?
-            .will
-            .as_ref()
-            .map(|w| w.topic.as_str())
+        self.connection.as_ref()?.will.as_ref().map(Will::topic)
     }
 
     /// Removes the will of the attached connection, so it is published at most once.
-    pub(crate) fn take_will(&mut self) -> Option<LastWill> {
+    pub(crate) fn take_will(&mut self) -> Option<Will> {
         self.connection.as_mut().and_then(|c| c.will.take())
     }
 
@@ -283,14 +329,16 @@ impl Session {
         }
     }
 
-    /// Records a subscription, replacing the QoS of one to the same filter.
-    pub(crate) fn subscribe(&mut self, filter: Arc<str>, qos: QoS) {
-        self.subscriptions.insert(filter.clone(), qos);
+    /// Records a subscription, replacing one to the same filter; says whether it replaced
+    /// one (Retain Handling 1 sends retained messages only to new ones).
+    pub(crate) fn subscribe(&mut self, filter: Arc<str>, grant: Grant) -> bool {
+        let replaced = self.subscriptions.insert(filter.clone(), grant).is_some();
         self.note(|client_id| Op::Subscribed {
             client_id,
             filter,
-            qos,
+            qos: grant.qos,
         });
+        replaced
     }
 
     /// Forgets a subscription; false if the session had none to `filter`.
@@ -306,9 +354,9 @@ impl Session {
         self.subscriptions.keys()
     }
 
-    /// Each subscription's filter with its granted QoS.
-    pub(crate) fn subscriptions(&self) -> impl Iterator<Item = (&Arc<str>, QoS)> {
-        self.subscriptions.iter().map(|(f, q)| (f, *q))
+    /// Each subscription's filter with what it was granted.
+    pub(crate) fn subscriptions(&self) -> impl Iterator<Item = (&Arc<str>, Grant)> {
+        self.subscriptions.iter().map(|(f, g)| (f, *g))
     }
 
     /// Takes a PUBLISH from the client: whether it is new, that is, to be routed, and the
@@ -318,7 +366,7 @@ impl Session {
     pub(crate) fn on_incoming_publish(&mut self, qos: QoS, pkid: u16) -> (bool, Option<Packet>) {
         match qos {
             QoS::AtMostOnce => (true, None),
-            QoS::AtLeastOnce => (true, Some(Packet::Puback(pkid))),
+            QoS::AtLeastOnce => (true, Some(Packet::Puback(ack(pkid)))),
             QoS::ExactlyOnce => {
                 let first = self.incoming_qos2.insert(pkid);
                 if first {
@@ -328,27 +376,58 @@ impl Session {
                         pending: true,
                     });
                 }
-                (first, Some(Packet::Pubrec(pkid)))
+                (first, Some(Packet::Pubrec(ack(pkid))))
             }
         }
+    }
+
+    /// Whether incoming QoS 2 id `pkid` is received and not yet released.
+    pub(crate) fn has_incoming(&self, pkid: u16) -> bool {
+        self.incoming_qos2.contains(&pkid)
+    }
+
+    /// Incoming QoS 2 messages received and not yet released: what the client has
+    /// outstanding against the server's Receive Maximum (3.3.4).
+    pub(crate) fn incoming_unreleased(&self) -> usize {
+        self.incoming_qos2.len()
     }
 
     /// PUBREL: the client releases an incoming QoS 2 id, which may now carry a new message.
     /// Returns the PUBCOMP for the caller to send.
     pub(crate) fn on_pubrel(&mut self, pkid: u16) -> Packet {
-        if self.incoming_qos2.remove(&pkid) {
+        let known = self.incoming_qos2.remove(&pkid);
+        if known {
             self.note(|client_id| Op::IncomingQos2 {
                 client_id,
                 pkid,
                 pending: false,
             });
         }
-        Packet::Pubcomp(pkid)
+        Packet::Pubcomp(PubRel {
+            pkid,
+            reason: if known {
+                PubRelReason::Success
+            } else {
+                // Already released (a PUBREL re-sent after a lost PUBCOMP) or never sent:
+                // completed all the same, and an MQTT 5 client is told (3.7.2.1).
+                PubRelReason::PacketIdentifierNotFound
+            },
+            properties: Default::default(),
+        })
     }
 
     /// Messages held for the client: queued, or sent and not yet acknowledged.
     pub(crate) fn stored_len(&self) -> usize {
         self.queue.len() + self.inflight.len()
+    }
+}
+
+/// A PUBACK or PUBREC that says all went well.
+pub(crate) fn ack(pkid: u16) -> PubAck {
+    PubAck {
+        pkid,
+        reason: PubAckReason::Success,
+        properties: Default::default(),
     }
 }
 
@@ -359,18 +438,20 @@ mod tests {
 
     fn connected(id: &str) -> (Session, outbox::WriterSide) {
         let (handle, writer) = outbox::channel();
-        let mut s = Session::new(id.into(), false, ClientAcl::unrestricted());
+        let mut s = Session::new(id.into(), u32::MAX, ClientAcl::unrestricted());
         s.attach(Connection {
             id: 1,
             handle,
-            will: Some(LastWill {
-                topic: "w".into(),
-                payload: "gone".into(),
+            will: Some(Will::from_connect(crate::codec::v5::Will {
                 qos: QoS::AtMostOnce,
                 retain: false,
-            }),
+                properties: Default::default(),
+                topic: "w".into(),
+                payload: "gone".into(),
+            })),
             users_generation: 0,
-            protocol: Protocol::V311,
+            version: Version::V311,
+            client_limits: ClientLimits::NONE,
         });
         (s, writer)
     }
@@ -379,8 +460,8 @@ mod tests {
     fn incoming_publishes_are_acknowledged_by_qos() {
         let cases = [
             (QoS::AtMostOnce, None),
-            (QoS::AtLeastOnce, Some(Packet::Puback(7))),
-            (QoS::ExactlyOnce, Some(Packet::Pubrec(7))),
+            (QoS::AtLeastOnce, Some(Packet::Puback(ack(7)))),
+            (QoS::ExactlyOnce, Some(Packet::Pubrec(ack(7)))),
         ];
         for (qos, want) in cases {
             let (mut s, _writer) = connected("c");
@@ -391,7 +472,7 @@ mod tests {
     #[test]
     fn a_qos2_id_is_new_again_only_after_pubrel() {
         let (mut s, _writer) = connected("c");
-        let rec = |pkid| Some(Packet::Pubrec(pkid));
+        let rec = |pkid| Some(Packet::Pubrec(ack(pkid)));
         assert_eq!(s.on_incoming_publish(QoS::ExactlyOnce, 3), (true, rec(3)));
         assert_eq!(
             s.on_incoming_publish(QoS::ExactlyOnce, 3),
@@ -399,7 +480,25 @@ mod tests {
             "resent"
         );
         assert_eq!(s.on_incoming_publish(QoS::ExactlyOnce, 4), (true, rec(4)));
-        assert_eq!(s.on_pubrel(3), Packet::Pubcomp(3));
+        assert!(matches!(
+            s.on_pubrel(3),
+            Packet::Pubcomp(PubRel {
+                pkid: 3,
+                reason: PubRelReason::Success,
+                ..
+            })
+        ));
+        assert!(
+            matches!(
+                s.on_pubrel(3),
+                Packet::Pubcomp(PubRel {
+                    pkid: 3,
+                    reason: PubRelReason::PacketIdentifierNotFound,
+                    ..
+                })
+            ),
+            "released twice"
+        );
         assert_eq!(
             s.on_incoming_publish(QoS::ExactlyOnce, 3),
             (true, rec(3)),
@@ -411,16 +510,17 @@ mod tests {
     fn a_stored_session_records_what_it_holds_and_is_restored_from_it() {
         let (journal, rx) = Journal::for_tests(false, usize::MAX);
         let (handle, _writer) = crate::outbox::channel();
-        let mut s = Session::new("node".into(), false, ClientAcl::unrestricted())
+        let mut s = Session::new("node".into(), u32::MAX, ClientAcl::unrestricted())
             .with_journal(Some(journal.clone()));
         s.attach(Connection {
             id: 1,
             handle,
             will: None,
             users_generation: 0,
-            protocol: Protocol::V311,
+            version: Version::V311,
+            client_limits: ClientLimits::NONE,
         });
-        s.subscribe("a/#".into(), QoS::AtLeastOnce);
+        s.subscribe("a/#".into(), Grant::qos(QoS::AtLeastOnce));
         let limits = Limits {
             max_inflight: 1,
             max_queued: 10,
@@ -472,7 +572,7 @@ mod tests {
         let one = crate::store::message_bytes("a/b", b"12345678");
         // Room for two such messages.
         let (journal, _rx) = Journal::for_tests(false, 2 * one + one / 2);
-        let mut s = Session::new("node".into(), false, ClientAcl::unrestricted())
+        let mut s = Session::new("node".into(), u32::MAX, ClientAcl::unrestricted())
             .with_journal(Some(journal.clone()));
         let limits = Limits {
             max_inflight: 10,
@@ -503,7 +603,7 @@ mod tests {
         assert_eq!(queued, ["msg-0002", "msg-0003"], "the oldest made room");
         assert_eq!(s.held_bytes(), 2 * one);
         // A message larger than the whole cap finds nothing to displace once the queue is empty.
-        let mut empty = Session::new("other".into(), false, ClientAcl::unrestricted())
+        let mut empty = Session::new("other".into(), u32::MAX, ClientAcl::unrestricted())
             .with_journal(Some(journal));
         deliver(&mut empty, &"x".repeat(4 * one));
         assert_eq!(empty.stored_len(), 0, "not kept");
@@ -512,9 +612,9 @@ mod tests {
 
     #[test]
     fn unsubscribe_reports_whether_there_was_a_subscription() {
-        let mut s = Session::new("c".into(), false, ClientAcl::unrestricted());
-        s.subscribe("a/#".into(), QoS::AtLeastOnce);
-        s.subscribe("a/#".into(), QoS::ExactlyOnce);
+        let mut s = Session::new("c".into(), u32::MAX, ClientAcl::unrestricted());
+        assert!(!s.subscribe("a/#".into(), Grant::qos(QoS::AtLeastOnce)));
+        assert!(s.subscribe("a/#".into(), Grant::qos(QoS::ExactlyOnce)));
         assert_eq!(s.filters().count(), 1, "same filter replaced");
         assert!(!s.unsubscribe("b"));
         assert!(s.unsubscribe("a/#"));
@@ -525,7 +625,10 @@ mod tests {
     #[test]
     fn the_will_is_taken_once_and_the_connection_stays() {
         let (mut s, _writer) = connected("c");
-        assert_eq!(s.take_will().map(|w| w.topic), Some("w".to_string()));
+        assert_eq!(
+            s.take_will().map(|w| w.topic().to_string()),
+            Some("w".to_string())
+        );
         assert_eq!(s.take_will(), None);
         assert!(s.is_connected());
         let conn = s.detach().expect("attached");

@@ -74,7 +74,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::codec::{Packet, QoS};
+use crate::codec::v5::Packet;
+use crate::codec::QoS;
 use crate::counters::Counters;
 use crate::message::Message;
 use crate::outbox::ConnHandle;
@@ -169,7 +170,11 @@ pub(crate) enum Op {
         pending: bool,
     },
     /// Send `packet` to the client once everything before it is durable (`durable_acks`).
-    AckWhenDurable { handle: ConnHandle, packet: Packet },
+    AckWhenDurable {
+        handle: ConnHandle,
+        /// Boxed: an MQTT 5 acknowledgement may carry properties, and most changes are small.
+        packet: Box<Packet>,
+    },
     /// Commit now and answer; the store's thread then ends (shutdown).
     Close(tokio::sync::oneshot::Sender<()>),
     /// Commit now (even while failing, without waiting for the retry) and answer.

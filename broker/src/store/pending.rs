@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::{HeldMessage, Op};
-use crate::codec::{Packet, QoS};
+use crate::codec::v5::Packet;
+use crate::codec::QoS;
 use crate::message::Message;
 use crate::outbox::ConnHandle;
 
@@ -164,7 +165,7 @@ impl Pending {
             }
             Op::AckWhenDurable { handle, packet } => {
                 self.folded -= 1;
-                self.acks.push((handle, packet));
+                self.acks.push((handle, *packet));
             }
             Op::Close(_) | Op::Flush(_) => self.folded -= 1,
             #[cfg(test)]

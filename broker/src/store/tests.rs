@@ -277,10 +277,11 @@ async fn a_full_card_degrades_to_memory_and_recovers_with_nothing_lost() {
     let (handle, mut writer) = crate::outbox::channel();
     j.record(Op::AckWhenDurable {
         handle,
-        packet: Packet::Puback(3),
+        packet: Box::new(Packet::Puback(crate::session::ack(3))),
     });
     match writer.rx.recv().await {
-        Some(crate::outbox::Outgoing::Packet(Packet::Puback(3))) => {}
+        Some(crate::outbox::Outgoing::Packet(p)) if matches!(&*p, Packet::Puback(a) if a.pkid == 3) =>
+            {}
         _ => panic!("the PUBACK was not let go"),
     }
     // Space comes back: the change held in memory is written.
@@ -313,14 +314,17 @@ fn an_acknowledgement_waits_only_when_there_is_something_to_make_durable() {
         writer.take(
             Op::AckWhenDurable {
                 handle: handle.clone(),
-                packet: Packet::Puback(pkid),
+                packet: Box::new(Packet::Puback(crate::session::ack(pkid))),
             },
             &mut flushes,
             &mut closing,
         )
     };
     let mut sent = || match conn.rx.try_recv() {
-        Ok(crate::outbox::Outgoing::Packet(Packet::Puback(pkid))) => Some(pkid),
+        Ok(crate::outbox::Outgoing::Packet(p)) => match *p {
+            Packet::Puback(a) => Some(a.pkid),
+            _ => panic!("not a PUBACK"),
+        },
         Ok(_) => panic!("not a PUBACK"),
         Err(_) => None,
     };

@@ -176,7 +176,7 @@ impl Writer {
                 if self.last_attempt_failed.is_some()
                     || (self.pending.acks.is_empty() && !self.pending.has_changes()) =>
             {
-                handle.send_packet(packet)
+                handle.send_packet(*packet)
             }
             op => {
                 self.pending.apply(op);

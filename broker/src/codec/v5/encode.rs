@@ -347,3 +347,45 @@ fn write_connect(c: &Connect, out: &mut BytesMut) {
         put_bytes(out, password);
     }
 }
+
+/// A PUBLISH from borrowed parts: fanning one message out to many subscribers needs no
+/// [`Publish`] (and no copy of its topic and properties) per subscriber.
+#[derive(Debug, Clone, Copy)]
+pub struct PublishView<'a> {
+    pub topic: &'a str,
+    pub payload: &'a [u8],
+    pub qos: QoS,
+    pub retain: bool,
+    /// Not written for QoS 0 (MQTT-3.3.1-2), nor is `pkid` (2.2.1).
+    pub dup: bool,
+    pub pkid: u16,
+    pub properties: &'a super::PublishProperties,
+}
+
+impl PublishView<'_> {
+    fn remaining_len(&self) -> usize {
+        let pkid = if self.qos == QoS::AtMostOnce { 0 } else { 2 };
+        2 + self.topic.len() + pkid + self.properties.encoded_len() + self.payload.len()
+    }
+
+    /// Bytes [`PublishView::encode`] appends: what the client's Maximum Packet Size is
+    /// compared with.
+    pub fn encoded_len(&self) -> usize {
+        let remaining = self.remaining_len();
+        header::header_len(remaining) + remaining
+    }
+
+    pub fn encode(&self, out: &mut BytesMut) {
+        let remaining = self.remaining_len();
+        out.reserve(header::header_len(remaining) + remaining);
+        let dup = self.dup && self.qos != QoS::AtMostOnce;
+        let flags = (u8::from(dup) << 3) | ((self.qos as u8) << 1) | u8::from(self.retain);
+        header::write(out, PacketType::Publish, flags, remaining);
+        put_bytes(out, self.topic.as_bytes());
+        if self.qos != QoS::AtMostOnce {
+            out.put_u16(self.pkid);
+        }
+        self.properties.write(out);
+        out.put_slice(self.payload);
+    }
+}

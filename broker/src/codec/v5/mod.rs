@@ -43,7 +43,7 @@ mod varint;
 mod tests;
 
 pub use self::decode::decode;
-pub use self::encode::TooLarge;
+pub use self::encode::{PublishView, TooLarge};
 pub use self::error::DecodeError;
 pub use self::header::{connect_protocol_level, PacketType};
 pub use self::properties::{

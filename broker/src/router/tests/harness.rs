@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::auth::Acl;
+use crate::codec::v5;
 use crate::codec::{
     Connack, Connect, ConnectReturnCode, LastWill, Packet, Protocol, Publish, QoS, Suback,
     SubackCode, Subscribe, Unsubscribe,
@@ -21,6 +22,7 @@ use crate::outbox::{self, Outgoing, WriterSide};
 use crate::router::Router;
 use crate::session::ConnId;
 use crate::settings::BrokerSettings;
+use crate::wire::Version;
 
 /// No access rules: everything allowed but writing `$SYS`, as a broker without rules.
 pub(super) fn open_acl() -> Acl {
@@ -121,6 +123,25 @@ impl TestBroker {
         listener: &str,
         generation: u64,
     ) -> FakeClient {
+        let (version, connect) = crate::wire::connect_from_v3(connect);
+        self.open_v5_checked(version, connect, username, listener, generation)
+    }
+
+    /// Opens a connection for an MQTT 5 client (or any, in 5.0's terms) that authenticated as
+    /// `username`; read its answers with [`FakeClient::next_v5`].
+    pub(super) fn open_v5(&self, connect: v5::Connect, username: Option<&str>) -> FakeClient {
+        let generation = self.0.users_generation.get();
+        self.open_v5_checked(Version::V5, connect, username, "test", generation)
+    }
+
+    fn open_v5_checked(
+        &self,
+        version: Version,
+        connect: v5::Connect,
+        username: Option<&str>,
+        listener: &str,
+        generation: u64,
+    ) -> FakeClient {
         let conn = self.0.next_conn.get();
         self.0.next_conn.set(conn + 1);
         let (handle, writer) = outbox::channel();
@@ -132,6 +153,7 @@ impl TestBroker {
         };
         self.handle(Event::Connect {
             conn,
+            version,
             connect,
             identity,
             handle,
@@ -266,14 +288,21 @@ pub(super) struct FakeClient {
     broker: TestBroker,
     pub(super) conn: ConnId,
     writer: WriterSide,
-    /// Taken from the outbox while looking for a particular reply, not yet read by the test.
-    backlog: VecDeque<Packet>,
+    /// Taken from the outbox while looking for a particular reply, not yet read by the test;
+    /// as the router sent them, in 5.0's terms.
+    backlog: VecDeque<v5::Packet>,
     closed: bool,
     next_pkid: u16,
 }
 
 impl FakeClient {
+    /// Sends a 3.1.1 packet, as a 3.1.1 connection hands it to the router.
     pub(super) fn send(&self, packet: Packet) {
+        let packet = crate::wire::packet_from_v3(packet).expect("a packet clients send");
+        self.send_v5(packet);
+    }
+
+    pub(super) fn send_v5(&self, packet: v5::Packet) {
         self.broker.handle(Event::Packet {
             conn: self.conn,
             packet,
@@ -345,7 +374,7 @@ impl FakeClient {
 
     /// DISCONNECT: the connection task handles the packet and reports a clean end.
     pub(super) fn disconnect(&self) {
-        self.close(CloseReason::Disconnected);
+        self.close(CloseReason::disconnected());
     }
 
     /// Whether the router asked the writer to stop at once (a takeover), dropping its queue.
@@ -359,8 +388,20 @@ impl FakeClient {
         self.closed
     }
 
-    /// The next packet the router sent, if any.
+    /// The next packet the router sent, if any, as a 3.1.1 client gets it (packets 3.1.1
+    /// does not have, such as DISCONNECT, are not written to it).
     pub(super) fn next(&mut self) -> Option<Packet> {
+        self.pull();
+        while let Some(packet) = self.backlog.pop_front() {
+            if let Some(packet) = crate::wire::packet_to_v3(&packet) {
+                return Some(packet);
+            }
+        }
+        None
+    }
+
+    /// The next packet the router sent, if any, as an MQTT 5 client gets it.
+    pub(super) fn next_v5(&mut self) -> Option<v5::Packet> {
         self.pull();
         self.backlog.pop_front()
     }
@@ -368,7 +409,10 @@ impl FakeClient {
     /// Everything the router sent and the test has not read yet, in order.
     pub(super) fn drain(&mut self) -> Vec<Packet> {
         self.pull();
-        self.backlog.drain(..).collect()
+        self.backlog
+            .drain(..)
+            .filter_map(|p| crate::wire::packet_to_v3(&p))
+            .collect()
     }
 
     /// `drain`, where every packet must be a PUBLISH.
@@ -408,13 +452,19 @@ impl FakeClient {
     /// the backlog, in order.
     fn reply(&mut self, wanted: impl Fn(&Packet) -> bool) -> Packet {
         self.pull();
-        let Some(pos) = self.backlog.iter().position(wanted) else {
+        let as_v3 = |p: &v5::Packet| crate::wire::packet_to_v3(p);
+        let Some(pos) = self
+            .backlog
+            .iter()
+            .position(|p| as_v3(p).is_some_and(|p| wanted(&p)))
+        else {
             panic!(
                 "client {}: expected reply not sent; outbox held {:?}",
                 self.conn, self.backlog
             );
         };
-        self.backlog.remove(pos).expect("position is in range")
+        let packet = self.backlog.remove(pos).expect("position is in range");
+        as_v3(&packet).expect("found as 3.1.1")
     }
 
     /// Moves what the router sent into the backlog, as the writer task would write it:
@@ -422,7 +472,7 @@ impl FakeClient {
     fn pull(&mut self) {
         while let Ok(item) = self.writer.rx.try_recv() {
             let packet = match item {
-                Outgoing::Packet(packet) => packet,
+                Outgoing::Packet(packet) => *packet,
                 Outgoing::Publish {
                     message,
                     qos,
@@ -431,12 +481,17 @@ impl FakeClient {
                     pkid,
                 } => {
                     self.writer.pending.fetch_sub(1, Ordering::Relaxed);
-                    Packet::Publish(Publish {
+                    // As the writer encodes it for an MQTT 5 client.
+                    let mut properties = message.properties.as_deref().cloned().unwrap_or_default();
+                    properties.message_expiry_interval =
+                        message.remaining_expiry(std::time::Instant::now());
+                    v5::Packet::Publish(v5::Publish {
                         dup,
                         qos,
                         retain,
                         topic: message.topic.to_string(),
                         pkid,
+                        properties,
                         payload: message.payload,
                     })
                 }

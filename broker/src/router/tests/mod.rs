@@ -4,8 +4,12 @@
 mod acl;
 mod connect;
 mod harness;
+mod harness5;
 mod limits;
 mod mqtt31;
+mod mqtt5_delivery;
+mod mqtt5_refusals;
+mod mqtt5_session;
 mod qos;
 mod retained;
 mod session;

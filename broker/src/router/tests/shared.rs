@@ -6,7 +6,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::harness::{client, open_acl, with_will};
-use crate::codec::{Connack, ConnectReturnCode, Packet, QoS, Subscribe};
+use crate::codec::v5::{ConnackReason, Packet};
+use crate::codec::{self, QoS, Subscribe};
 use crate::counters::Counters;
 use crate::event::{ClientIdentity, Event};
 use crate::outbox::{self, Outgoing, WriterSide};
@@ -24,19 +25,20 @@ fn identity() -> ClientIdentity {
 
 fn connect(router: &SharedRouter, conn: u64, connect: crate::codec::Connect) -> WriterSide {
     let (handle, mut writer) = outbox::channel();
+    let (version, connect) = crate::wire::connect_from_v3(connect);
     router
         .handle(Event::Connect {
             conn,
+            version,
             connect,
             identity: identity(),
             handle,
         })
         .expect("the router is running");
     match writer.rx.try_recv() {
-        Ok(Outgoing::Packet(Packet::Connack(Connack {
-            code: ConnectReturnCode::Accepted,
-            ..
-        }))) => writer,
+        Ok(Outgoing::Packet(p)) if matches!(&*p, Packet::Connack(c) if c.reason == ConnackReason::Success) => {
+            writer
+        }
         _ => panic!("expected CONNACK accepted"),
     }
 }
@@ -54,15 +56,16 @@ fn subscribe(router: &SharedRouter, conn: u64, writer: &mut WriterSide, filter: 
     router
         .handle(Event::Packet {
             conn,
-            packet: Packet::Subscribe(Subscribe {
+            packet: crate::wire::packet_from_v3(codec::Packet::Subscribe(Subscribe {
                 pkid: 1,
                 filters: vec![(filter.into(), qos)],
-            }),
+            }))
+            .expect("a client's packet"),
         })
         .expect("the router is running");
     assert!(matches!(
         writer.rx.try_recv(),
-        Ok(Outgoing::Packet(Packet::Suback(_)))
+        Ok(Outgoing::Packet(p)) if matches!(*p, Packet::Suback(_))
     ));
 }
 

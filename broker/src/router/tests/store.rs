@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::codec::{Packet, QoS};
+use crate::codec::QoS;
 use crate::store::{self, Journal, Op, Snapshot, StoredSession};
 
 use super::harness::{client, persistent, TestBroker};
@@ -76,10 +76,11 @@ fn with_durable_acks_the_puback_waits_behind_what_the_publish_changed() {
         .map(|op| match op {
             Op::Retained { .. } => "retained",
             Op::Held { .. } => "held",
-            Op::AckWhenDurable {
-                packet: Packet::Puback(id),
-                ..
-            } if id == pkid => "puback",
+            Op::AckWhenDurable { packet, .. }
+                if matches!(&*packet, crate::codec::v5::Packet::Puback(a) if a.pkid == pkid) =>
+            {
+                "puback"
+            }
             _ => "other",
         })
         .filter(|k| *k != "other")

@@ -87,7 +87,7 @@ fn events_from_the_taken_over_connection_are_ignored() {
         ("PUBREL", Stale::Packet(Packet::Pubrel(9))),
         ("closed by peer", Stale::Closed(CloseReason::PeerClosed)),
         ("writer closed", Stale::Closed(CloseReason::WriterClosed)),
-        ("DISCONNECT", Stale::Closed(CloseReason::Disconnected)),
+        ("DISCONNECT", Stale::Closed(CloseReason::disconnected())),
     ];
     for (name, event) in stale {
         let b = TestBroker::new();

@@ -11,10 +11,16 @@ fn the_will_is_published_on_every_end_but_disconnect() {
     let cases = [
         (CloseReason::PeerClosed, true),
         (CloseReason::KeepAliveExpired, true),
-        (CloseReason::ProtocolError("reserved flags".into()), true),
+        (
+            CloseReason::ProtocolError(
+                crate::codec::v5::DisconnectReason::MalformedPacket,
+                "reserved flags".into(),
+            ),
+            true,
+        ),
         (CloseReason::Io("connection reset".into()), true),
         (CloseReason::WriterClosed, true),
-        (CloseReason::Disconnected, false),
+        (CloseReason::disconnected(), false),
     ];
     for clean_session in [true, false] {
         for (reason, published) in cases.clone() {

@@ -323,3 +323,29 @@ fn reason_codes_convert_both_ways_and_match_their_tables() {
     assert!(ConnackReason::NotAuthorized.is_error());
     assert!(!PubAckReason::NoMatchingSubscribers.is_error());
 }
+
+#[test]
+fn a_publish_view_writes_what_the_publish_packet_writes() {
+    let mut seen = 0;
+    for (_, packet) in samples() {
+        let Packet::Publish(p) = &packet else {
+            continue;
+        };
+        seen += 1;
+        let view = PublishView {
+            topic: &p.topic,
+            payload: &p.payload,
+            qos: p.qos,
+            retain: p.retain,
+            dup: p.dup,
+            pkid: p.pkid,
+            properties: &p.properties,
+        };
+        let (mut from_view, mut from_packet) = (BytesMut::new(), BytesMut::new());
+        view.encode(&mut from_view);
+        packet.encode(&mut from_packet);
+        assert_eq!(from_view, from_packet, "{p:?}");
+        assert_eq!(view.encoded_len(), from_packet.len());
+    }
+    assert!(seen >= 3, "the samples hold PUBLISHes");
+}

@@ -1,0 +1,211 @@
+//! SUBSCRIBE and UNSUBSCRIBE: each filter checked (syntax, limits, access rules, what the
+//! broker offers), granted or refused with its own reason code, and a new subscription sent
+//! the retained messages it matches as its Retain Handling says.
+
+use std::sync::Arc;
+
+use log::{debug, Level};
+
+use super::{limits, Router};
+use crate::codec::v5::{
+    AckProperties, DisconnectReason, Packet, RetainHandling, Suback, SubackReason, Subscribe,
+    SubscriptionOptions, Unsuback, UnsubackReason, Unsubscribe,
+};
+use crate::codec::QoS;
+use crate::counters::Counters;
+use crate::log_limit::Refusal;
+use crate::message::Message;
+use crate::session::{Delivery, SessionKey};
+use crate::subscriptions::Grant;
+use crate::wire::Version;
+
+/// A filter of the form `$share/{group}/{filter}` (4.8.2).
+const SHARED_PREFIX: &str = "$share/";
+
+impl Router {
+    pub(super) fn on_subscribe(&mut self, key: SessionKey, sub: Subscribe) {
+        let Some((client_id, version, access, wants_reasons)) = self.sessions.get(&key).map(|s| {
+            (
+                s.client_id().clone(),
+                s.version(),
+                s.access().clone(),
+                s.wants_reasons(),
+            )
+        }) else {
+            return;
+        };
+        let v5 = version.is_some_and(Version::is_v5);
+        if v5 && sub.properties.subscription_identifier.is_some() {
+            // CONNACK said they are not available: sending one is a Protocol Error (3.8.2.1.2).
+            return self.end_connection(
+                key,
+                DisconnectReason::SubscriptionIdentifiersNotSupported,
+                "SUBSCRIBE with a Subscription Identifier, which this broker does not offer",
+            );
+        }
+        let mut reasons = Vec::with_capacity(sub.filters.len());
+        let mut refusals: Vec<String> = Vec::new();
+        let mut granted: Vec<(Arc<str>, Grant, RetainHandling)> = Vec::new();
+        for (filter, options) in sub.filters {
+            let refusal = match mqtt_topic::validate_filter(&filter) {
+                Err(e) => {
+                    debug!("refused subscription filter={filter:?}: {e}");
+                    Some((SubackReason::TopicFilterInvalid, format!("{filter}: {e}")))
+                }
+                Ok(()) if v5 && filter.starts_with(SHARED_PREFIX) => Some((
+                    SubackReason::SharedSubscriptionsNotSupported,
+                    format!("{filter}: shared subscriptions are not offered"),
+                )),
+                Ok(()) if !self.filter_within_limits(&filter, &client_id) => Some((
+                    SubackReason::QuotaExceeded,
+                    format!("{filter}: beyond max_topic_length or max_topic_levels"),
+                )),
+                Ok(()) if !access.subscribe(&filter) => {
+                    debug!("denied subscription filter={filter:?}");
+                    Counters::add(&self.counters.subscriptions_denied, 1);
+                    Some((
+                        SubackReason::NotAuthorized,
+                        format!("{filter}: not authorised"),
+                    ))
+                }
+                Ok(()) => None,
+            };
+            match refusal {
+                Some((reason, why)) => {
+                    reasons.push(refused_reason(version, options.qos, reason));
+                    refusals.push(why);
+                }
+                None => {
+                    let filter: Arc<str> = filter.into();
+                    let grant = grant(&options);
+                    self.subscriptions.insert(&filter, key, grant);
+                    reasons.push(granted_reason(options.qos));
+                    granted.push((filter, grant, options.retain_handling));
+                }
+            }
+        }
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        let mut retained_for = Vec::with_capacity(granted.len());
+        for (filter, grant, retain_handling) in granted {
+            let existed = session.subscribe(filter.clone(), grant);
+            let send = match retain_handling {
+                RetainHandling::SendAtSubscribe => true,
+                RetainHandling::SendAtSubscribeIfNew => !existed,
+                RetainHandling::DoNotSend => false,
+            };
+            if send {
+                retained_for.push((filter, grant.qos));
+            }
+        }
+        session.reply(Packet::Suback(Suback {
+            pkid: sub.pkid,
+            properties: reason_string(wants_reasons, &refusals),
+            reasons,
+        }));
+        // Retained messages follow the SUBACK, for new and replaced subscriptions alike
+        // (MQTT-3.8.4-3), unless Retain Handling says otherwise.
+        for (filter, granted_qos) in retained_for {
+            self.deliver_retained(key, &filter, granted_qos);
+        }
+    }
+
+    /// Whether a filter is within `max_topic_length` and `max_topic_levels`; if not, the
+    /// refusal is counted and logged (rate-limited).
+    fn filter_within_limits(&mut self, filter: &str, client_id: &str) -> bool {
+        let Err(why) = self.topic_limits.check(filter) else {
+            return true;
+        };
+        Counters::add(&self.counters.refused_topic_subscribe, 1);
+        self.refusals.log(
+            Level::Info,
+            None,
+            Refusal::TopicLimit,
+            format_args!(
+                "refused subscription from client={client_id}: its filter {why} filter={}",
+                limits::shown(filter)
+            ),
+        );
+        false
+    }
+
+    /// Sends a new subscription every retained message it matches, each flagged RETAIN
+    /// (MQTT-3.3.1-8).
+    fn deliver_retained(&mut self, key: SessionKey, filter: &str, granted: QoS) {
+        let mut retained = Vec::new();
+        self.retained.matching(filter, &mut retained);
+        self.send_retained(key, &retained, granted);
+    }
+
+    pub(super) fn send_retained(&mut self, key: SessionKey, retained: &[Message], granted: QoS) {
+        let limits = self.limits();
+        for message in retained {
+            let delivery = Delivery {
+                message,
+                qos: message.qos.min(granted),
+                retain: true,
+            };
+            self.deliver(key, delivery, limits);
+        }
+    }
+
+    pub(super) fn on_unsubscribe(&mut self, key: SessionKey, unsub: Unsubscribe) {
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        let mut reasons = Vec::with_capacity(unsub.filters.len());
+        for filter in &unsub.filters {
+            if session.unsubscribe(filter) {
+                self.subscriptions.remove(filter, key);
+                reasons.push(UnsubackReason::Success);
+            } else {
+                reasons.push(UnsubackReason::NoSubscriptionExisted);
+            }
+        }
+        // UNSUBACK even when nothing matched (MQTT-3.10.4-5).
+        session.reply(Packet::Unsuback(Unsuback {
+            pkid: unsub.pkid,
+            properties: AckProperties::default(),
+            reasons,
+        }));
+    }
+}
+
+fn grant(options: &SubscriptionOptions) -> Grant {
+    Grant {
+        qos: options.qos,
+        no_local: options.no_local,
+        retain_as_published: options.retain_as_published,
+    }
+}
+
+fn granted_reason(qos: QoS) -> SubackReason {
+    match qos {
+        QoS::AtMostOnce => SubackReason::GrantedQos0,
+        QoS::AtLeastOnce => SubackReason::GrantedQos1,
+        QoS::ExactlyOnce => SubackReason::GrantedQos2,
+    }
+}
+
+/// The SUBACK code for a refused filter: its reason (0x80 to a 3.1.1 client, MQTT-3.9.3).
+/// MQTT 3.1's SUBACK has no failure code, so a 3.1 client gets the QoS it asked for and no
+/// subscription, as Mosquitto does.
+pub(crate) fn refused_reason(
+    version: Option<Version>,
+    requested: QoS,
+    reason: SubackReason,
+) -> SubackReason {
+    match version {
+        Some(Version::V31) => granted_reason(requested),
+        _ => reason,
+    }
+}
+
+/// A SUBACK's Reason String: the refusals, for a client that wants to know (MQTT-3.1.2-29).
+fn reason_string(wanted: bool, refusals: &[String]) -> AckProperties {
+    AckProperties {
+        reason_string: (wanted && !refusals.is_empty()).then(|| refusals.join("; ")),
+        ..AckProperties::default()
+    }
+}
