@@ -2,8 +2,9 @@
 //! and answered with CONNACK.
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 
 use super::Router;
 use crate::auth::ClientAcl;
@@ -138,11 +139,11 @@ impl Router {
         // A session its client left longer ago than its expiry is gone, whether or not the
         // periodic sweep has come round to it.
         if let Some(key) = existing {
-            let now = crate::store::unix_now();
+            let now = Instant::now();
             if self
                 .sessions
                 .get(&key)
-                .is_some_and(|s| !s.is_connected() && self.expired(s, now))
+                .is_some_and(|s| self.has_expired(s, now))
             {
                 self.expire(key);
             }
@@ -198,9 +199,16 @@ impl Router {
                     .is_some_and(|s| !s.ends_with_connection() && !connect.clean_start);
                 if resumable {
                     session_present = true;
+                    if let Some(session) = self.sessions.get_mut(&key) {
+                        if session.cancel_delayed_will() {
+                            debug!("delayed will cancelled: the client is back within its Will Delay Interval client={client_id}");
+                        }
+                    }
                     key
                 } else {
-                    self.remove_session(key);
+                    // A clean start ends the old session, and with it the wait of a delayed
+                    // will.
+                    self.end_session(key);
                     self.insert_session(client_id.clone(), expiry)
                 }
             }
@@ -310,8 +318,8 @@ impl Router {
     }
 
     /// A second CONNECT with the same client id closes the first connection (an MQTT 5 one
-    /// told why, 0x8E) and publishes the first connection's will, as if its network had
-    /// failed.
+    /// told why, 0x8E), and the first connection's will is due as if its network had failed:
+    /// at once, or after its delay unless the new connection resumes the session (3.1.4-3).
     fn take_over(&mut self, key: SessionKey) {
         let Some(session) = self.sessions.get_mut(&key) else {
             return;
@@ -329,7 +337,7 @@ impl Router {
             old.handle.abort();
         }
         if let Some(will) = old.will {
-            self.publish_will(will, &client_id);
+            self.will_due(key, will, &client_id);
         }
     }
 

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use log::{debug, info, warn};
 use tokio::sync::mpsc;
@@ -30,6 +30,7 @@ use super::will::Will;
 use super::wire::Version;
 
 mod connect;
+mod deadlines;
 mod limits;
 mod publish;
 mod shared;
@@ -71,10 +72,9 @@ pub(crate) struct Router {
     /// has a store.
     journal: Option<Journal>,
     store_health: StoreHealth,
+    /// Delayed wills and session expiries, by when they are due.
+    deadlines: deadlines::Deadlines,
 }
-
-/// How often sessions offline for longer than `session_expiry` are looked for.
-const EXPIRY_CHECK: Duration = Duration::from_secs(60);
 
 impl Router {
     pub(crate) fn new(settings: BrokerSettings, acl: Acl, counters: Arc<Counters>) -> Self {
@@ -97,6 +97,7 @@ impl Router {
             refusals: Arc::default(),
             journal: None,
             store_health: StoreHealth::default(),
+            deadlines: deadlines::Deadlines::default(),
         }
     }
 
@@ -142,6 +143,7 @@ impl Router {
             }
             self.by_client_id.insert(client_id, key);
             self.sessions.insert(key, session);
+            self.schedule_expiry(key);
             restored += 1;
         }
         let held: usize = self.sessions.values().map(Session::stored_len).sum();
@@ -167,28 +169,8 @@ impl Router {
             && offline_since.is_some_and(|since| now.saturating_sub(since) >= u64::from(expiry))
     }
 
-    /// Whether `session`'s client has been away longer than its expiry interval.
-    fn expired(&self, session: &Session, now: u64) -> bool {
-        !session.is_connected()
-            && self.outlived(session.expiry_interval(), session.offline_since(), now)
-    }
-
-    /// Removes the persistent sessions whose clients have been away longer than their expiry
-    /// interval, with everything they held.
-    fn expire_sessions(&mut self) {
-        let now = store::unix_now();
-        let expired: Vec<SessionKey> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| self.expired(s, now))
-            .map(|(k, _)| *k)
-            .collect();
-        for key in expired {
-            self.expire(key);
-        }
-    }
-
-    /// Removes a session whose client stayed away longer than its expiry interval.
+    /// Removes a session whose client stayed away longer than its expiry interval, and
+    /// publishes its delayed will.
     fn expire(&mut self, key: SessionKey) {
         if let Some(s) = self.sessions.get(&key) {
             info!(
@@ -198,7 +180,23 @@ impl Router {
                 s.stored_len()
             );
         }
+        self.end_session(key);
+    }
+
+    /// Removes a session whose client is away (expired, or replaced by a clean start): a
+    /// will it was delaying is published now, since the session ends (3.1.2.5).
+    fn end_session(&mut self, key: SessionKey) {
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return;
+        };
+        let client_id = session.client_id().clone();
+        let will = (!session.is_connected())
+            .then(|| session.take_will())
+            .flatten();
         self.remove_session(key);
+        if let Some(will) = will {
+            self.publish_will(will, &client_id);
+        }
     }
 
     /// Sends an acknowledgement to the session's client: at once, or with `durable_acks`
@@ -356,10 +354,12 @@ impl Router {
         let client_id = session.client_id().clone();
         if session.ends_with_connection() {
             self.remove_session(key);
+        } else {
+            self.schedule_expiry(key);
         }
         if will_due {
             if let Some(will) = connection.will {
-                self.publish_will(will, &client_id);
+                self.will_due(key, will, &client_id);
             }
         }
     }
@@ -587,16 +587,15 @@ impl Router {
         }
     }
 
-    /// Closing time: every connected client's will is due, since none of them disconnected.
+    /// Closing time: every connected client's will is due, since none of them disconnected,
+    /// and so are the delayed ones, since the broker is going away before their delay ends.
     /// The wills go out first, so clients still connected (a dashboard, a phone) see them.
     fn shutdown(&mut self) {
         info!("broker stopping; closing {} connections", self.live.len());
         let mut wills = Vec::new();
-        for key in self.live.values() {
-            if let Some(session) = self.sessions.get_mut(key) {
-                let client_id = session.client_id().clone();
-                wills.extend(session.take_will().map(|will| (will, client_id)));
-            }
+        for session in self.sessions.values_mut() {
+            let client_id = session.client_id().clone();
+            wills.extend(session.take_will().map(|will| (will, client_id)));
         }
         for (will, client_id) in wills {
             self.publish_will(will, &client_id);

@@ -11,12 +11,12 @@
 //! stops the pings.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use log::error;
 use tokio::sync::mpsc;
 
-use super::{Router, EXPIRY_CHECK};
+use super::Router;
 use crate::event::Event;
 
 /// The one router every connection shares.
@@ -61,9 +61,13 @@ impl SharedRouter {
     /// Handles the events sent to the router's task (pings, reloads) and the periodic work,
     /// until `Shutdown` arrives or every sender is gone.
     pub(crate) async fn run(self, mut events: mpsc::Receiver<Event>) {
-        let Ok((period, expires)) = self.lock().map(|running| {
-            let settings = &running.router.settings;
-            (settings.sys_interval, settings.session_expiry.is_some())
+        let Ok((period, deadline_moved, mut next_deadline)) = self.lock().map(|running| {
+            let router = &running.router;
+            (
+                router.settings.sys_interval,
+                router.deadline_moved(),
+                router.next_deadline(),
+            )
         }) else {
             return;
         };
@@ -73,9 +77,11 @@ impl SharedRouter {
             period
         });
         sys_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut expiry_tick = tokio::time::interval(EXPIRY_CHECK);
-        expiry_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // Far deadlines are slept towards a day at a time: the loop looks again anyway.
+            let wake = next_deadline.map_or(Instant::now() + MAX_SLEEP, |at| {
+                at.min(Instant::now() + MAX_SLEEP)
+            });
             let work = tokio::select! {
                 event = events.recv() => match event {
                     None => break,
@@ -83,7 +89,9 @@ impl SharedRouter {
                     Some(event) => Work::Event(event),
                 },
                 _ = sys_tick.tick(), if !period.is_zero() => Work::PublishSys,
-                _ = expiry_tick.tick(), if expires => Work::ExpireSessions,
+                _ = tokio::time::sleep_until(wake.into()) => Work::Deadlines,
+                // A connection set an earlier deadline under the lock: sleep until that.
+                _ = deadline_moved.notified() => Work::Nothing,
             };
             let Ok(mut running) = self.lock() else {
                 error!("the broker's router panicked while handling a packet; stopping");
@@ -92,16 +100,21 @@ impl SharedRouter {
             match work {
                 Work::Event(event) => running.router.handle(event),
                 Work::PublishSys => running.router.publish_sys(),
-                Work::ExpireSessions => running.router.expire_sessions(),
+                Work::Deadlines => running.router.run_due(Instant::now()),
+                Work::Nothing => {}
                 Work::Shutdown => {
                     running.router.shutdown();
                     running.stopped = true;
                     return;
                 }
             }
+            next_deadline = running.router.next_deadline();
         }
     }
 }
+
+/// The longest the router's task sleeps without looking at its deadlines again.
+const MAX_SLEEP: Duration = Duration::from_secs(24 * 3600);
 
 /// What the router's own task does next.
 // Held for one turn of the loop, never stored: its size does not matter.
@@ -109,7 +122,10 @@ impl SharedRouter {
 enum Work {
     Event(Event),
     PublishSys,
-    ExpireSessions,
+    /// Publish the delayed wills and end the sessions whose time has come.
+    Deadlines,
+    /// Only look again at when the next deadline is.
+    Nothing,
     /// Publish the wills still due, close every connection, and stop.
     Shutdown,
 }

@@ -11,6 +11,7 @@ mod queue;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::auth::ClientAcl;
 use crate::codec::v5::{Packet, PubAck, PubAckReason, PubRel, PubRelReason};
@@ -29,6 +30,13 @@ use queue::Queue;
 /// Identifies one network connection; the router ignores events from connections it has
 /// already replaced or closed.
 pub(crate) type ConnId = u64;
+
+/// A will waiting out its delay after its connection ended.
+#[derive(Debug)]
+struct DelayedWill {
+    will: Will,
+    due: Instant,
+}
 
 /// The network side of a session while its client is connected.
 pub(crate) struct Connection {
@@ -95,6 +103,10 @@ pub(crate) struct Session {
     journal: Option<Journal>,
     /// Seconds since the Unix epoch its client went away; `None` while connected.
     offline_since: Option<u64>,
+    /// When its client went away, on the clock its expiry is timed by; `None` while connected.
+    offline_at: Option<Instant>,
+    /// The will of the connection that ended, waiting out its Will Delay Interval.
+    delayed_will: Option<DelayedWill>,
 }
 
 impl Session {
@@ -114,6 +126,8 @@ impl Session {
             next_seq: 0,
             journal: None,
             offline_since: None,
+            offline_at: None,
+            delayed_will: None,
         }
     }
 
@@ -137,7 +151,12 @@ impl Session {
         let mut session = Session::new(stored.client_id, u32::MAX, access).with_journal(journal);
         session.username = stored.username;
         // Connected when the broker stopped: offline since it started again.
-        session.offline_since = Some(stored.offline_since.unwrap_or(now));
+        let offline_since = stored.offline_since.unwrap_or(now);
+        session.offline_since = Some(offline_since);
+        // Its expiry counts from when the client went away, not from the restart.
+        let away = Duration::from_secs(now.saturating_sub(offline_since));
+        let started = Instant::now();
+        session.offline_at = Some(started.checked_sub(away).unwrap_or(started));
         session.incoming_qos2 = stored.incoming_qos2.into_iter().collect();
         for (filter, qos) in stored.subscriptions {
             session.subscriptions.insert(filter, Grant::qos(qos));
@@ -196,11 +215,6 @@ impl Session {
     /// Whether the store keeps this session.
     pub(crate) fn is_stored(&self) -> bool {
         self.journal.is_some()
-    }
-
-    /// Seconds since the Unix epoch its client went away; `None` while connected.
-    pub(crate) fn offline_since(&self) -> Option<u64> {
-        self.offline_since
     }
 
     /// The attached connection's line to its writer.
@@ -299,6 +313,7 @@ impl Session {
         );
         self.connection = Some(connection);
         self.offline_since = None;
+        self.offline_at = None;
         self.note_row();
     }
 
@@ -307,19 +322,54 @@ impl Session {
         let connection = self.connection.take();
         if connection.is_some() {
             self.offline_since = Some(store::unix_now());
+            self.offline_at = Some(Instant::now());
             self.note_row();
         }
         connection
     }
 
-    /// The topic of the attached connection's will, if it has one.
-    pub(crate) fn will_topic(&self) -> Option<&str> {
-        self.connection.as_ref()?.will.as_ref().map(Will::topic)
+    /// When its client went away; `None` while connected.
+    pub(crate) fn offline_at(&self) -> Option<Instant> {
+        self.offline_at
     }
 
-    /// Removes the will of the attached connection, so it is published at most once.
+    /// The topic of the will still to be published for it: the attached connection's, or a
+    /// delayed one.
+    pub(crate) fn will_topic(&self) -> Option<&str> {
+        match &self.connection {
+            Some(c) => c.will.as_ref().map(Will::topic),
+            None => self.delayed_will.as_ref().map(|d| d.will.topic()),
+        }
+    }
+
+    /// Removes the will still to be published (the attached connection's, or a delayed one),
+    /// so it is published at most once.
     pub(crate) fn take_will(&mut self) -> Option<Will> {
-        self.connection.as_mut().and_then(|c| c.will.take())
+        match &mut self.connection {
+            Some(c) => c.will.take(),
+            None => self.delayed_will.take().map(|d| d.will),
+        }
+    }
+
+    /// Holds the will of the connection that ended until `due`, unless a new connection to
+    /// the session comes first (MQTT-3.1.3-9).
+    pub(crate) fn delay_will(&mut self, will: Will, due: Instant) {
+        self.delayed_will = Some(DelayedWill { will, due });
+    }
+
+    /// The delayed will, if its time has come by `now`.
+    pub(crate) fn take_will_due(&mut self, now: Instant) -> Option<Will> {
+        if self.delayed_will.as_ref().is_some_and(|d| d.due <= now) {
+            self.delayed_will.take().map(|d| d.will)
+        } else {
+            None
+        }
+    }
+
+    /// A new connection resumed the session within the Will Delay Interval: the will of the
+    /// one before is not published (MQTT-3.1.3-9). Returns whether there was one.
+    pub(crate) fn cancel_delayed_will(&mut self) -> bool {
+        self.delayed_will.take().is_some()
     }
 
     /// Sends a control packet to the client if it is connected.

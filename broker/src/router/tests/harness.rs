@@ -88,7 +88,24 @@ impl TestBroker {
     pub(super) fn expire_sessions_after(&self, expiry: std::time::Duration) {
         let mut router = self.0.router.borrow_mut();
         router.settings.session_expiry = Some(expiry);
-        router.expire_sessions();
+        let keys: Vec<_> = router.sessions.keys().copied().collect();
+        for key in keys {
+            router.schedule_expiry(key);
+        }
+        router.run_due(std::time::Instant::now());
+    }
+
+    /// Runs what is due `later` from now on the router's clock: delayed wills and session
+    /// expiries, as the router's task does when their time comes.
+    pub(super) fn run_due_after(&self, later: std::time::Duration) {
+        let now = std::time::Instant::now() + later;
+        self.0.router.borrow_mut().run_due(now);
+    }
+
+    /// When the router's task would next wake for a deadline, from now.
+    pub(super) fn next_deadline_in(&self) -> Option<std::time::Duration> {
+        let next = self.0.router.borrow().next_deadline()?;
+        Some(next.saturating_duration_since(std::time::Instant::now()))
     }
 
     pub(super) fn handle(&self, event: Event) {

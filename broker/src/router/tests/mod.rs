@@ -18,3 +18,4 @@ mod store;
 mod subscribe;
 mod takeover;
 mod will;
+mod will_delay;
