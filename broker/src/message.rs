@@ -56,6 +56,21 @@ impl Message {
         self
     }
 
+    /// The message as sent to subscriptions with these Subscription Identifiers
+    /// (MQTT-3.3.4-3): its properties are copied once for the session, and a message queued
+    /// for later keeps the identifiers it matched with.
+    pub(crate) fn with_subscription_identifiers(
+        &self,
+        ids: impl IntoIterator<Item = std::num::NonZeroU32>,
+    ) -> Self {
+        let mut properties = self.properties.as_deref().cloned().unwrap_or_default();
+        properties.subscription_identifiers = ids.into_iter().map(|id| id.get()).collect();
+        Self {
+            properties: Some(Arc::new(properties)),
+            ..self.clone()
+        }
+    }
+
     /// Whether its expiry interval has run out by `now`.
     pub fn is_expired(&self, now: Instant) -> bool {
         self.expires_at.is_some_and(|at| at <= now)

@@ -3,6 +3,7 @@
 //! number of subscriptions.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 
 use super::codec::QoS;
 use super::level_tree::{LevelTree, NodeId, ROOT};
@@ -17,6 +18,9 @@ pub(crate) struct Grant {
     pub no_local: bool,
     /// Live messages keep the RETAIN flag they were published with (3.8.3.1).
     pub retain_as_published: bool,
+    /// The Subscription Identifier its SUBSCRIBE carried (3.8.2.1.2), sent back with every
+    /// message it matches (MQTT-3.3.4-3).
+    pub id: Option<NonZeroU32>,
 }
 
 impl Grant {
@@ -26,17 +30,20 @@ impl Grant {
             qos,
             no_local: false,
             retain_as_published: false,
+            id: None,
         }
     }
 
     /// One delivery for a session whose several subscriptions match: the highest QoS
     /// (MQTT-3.3.4-2 allows one delivery), not sent back if every one of them says no local,
-    /// the RETAIN flag kept if any keeps it.
+    /// the RETAIN flag kept if any keeps it. Their identifiers are gathered apart, by
+    /// [`SubscriptionTree::matches`]: one grant holds one.
     fn merge(self, other: Grant) -> Grant {
         Grant {
             qos: self.qos.max(other.qos),
             no_local: self.no_local && other.no_local,
             retain_as_published: self.retain_as_published || other.retain_as_published,
+            id: self.id.or(other.id),
         }
     }
 }
@@ -80,9 +87,18 @@ impl SubscriptionTree {
     }
 
     /// Fills `out` with one entry per session whose subscriptions match `topic`, at the highest
-    /// QoS among that session's matching filters (MQTT-3.3.5-1), their options merged.
-    pub(crate) fn matches(&mut self, topic: &str, out: &mut Vec<(SessionKey, Grant)>) {
+    /// QoS among that session's matching filters (MQTT-3.3.5-1), their options merged; and
+    /// `ids` with the Subscription Identifiers of every matching subscription that has one,
+    /// ordered by session, so that the one copy a session gets carries them all
+    /// (MQTT-3.3.4-4, -5).
+    pub(crate) fn matches(
+        &mut self,
+        topic: &str,
+        out: &mut Vec<(SessionKey, Grant)>,
+        ids: &mut Vec<(SessionKey, NonZeroU32)>,
+    ) {
         out.clear();
+        ids.clear();
         // Wildcards in the first level never match topics such as `$SYS/...` (MQTT-4.7.2-1).
         let dollar = topic.starts_with('$');
         // Each entry is a node and where the topic's next level starts (`None`: every level is
@@ -120,6 +136,12 @@ impl SubscriptionTree {
         self.stack = stack;
         if out.len() > 1 {
             out.sort_unstable_by_key(|&(session, _)| session);
+        }
+        ids.extend(
+            out.iter()
+                .filter_map(|&(session, grant)| Some((session, grant.id?))),
+        );
+        if out.len() > 1 {
             out.dedup_by(|later, kept| {
                 let same = later.0 == kept.0;
                 if same {
@@ -143,7 +165,7 @@ mod tests {
 
     fn matched(tree: &mut SubscriptionTree, topic: &str) -> Vec<(SessionKey, QoS)> {
         let mut out = Vec::new();
-        tree.matches(topic, &mut out);
+        tree.matches(topic, &mut out, &mut Vec::new());
         out.into_iter().map(|(s, grant)| (s, grant.qos)).collect()
     }
 
@@ -227,12 +249,40 @@ mod tests {
         tree.insert("+/b", 2, no_local);
         tree.insert("a/+", 2, no_local);
         let mut out = Vec::new();
-        tree.matches("a/b", &mut out);
+        tree.matches("a/b", &mut out, &mut Vec::new());
         let merged = Grant {
             qos: QoS::AtLeastOnce,
             no_local: false,
             retain_as_published: true,
+            id: None,
         };
         assert_eq!(out, vec![(1, merged), (2, no_local)]);
+    }
+
+    #[test]
+    fn every_matching_identifier_is_gathered_by_session() {
+        let id = |n| NonZeroU32::new(n);
+        let with_id = |n| Grant {
+            id: id(n),
+            ..Grant::qos(QoS::AtMostOnce)
+        };
+        let mut tree = SubscriptionTree::default();
+        tree.insert("a/#", 2, with_id(9));
+        tree.insert("a/b", 1, with_id(7));
+        tree.insert("+/b", 1, Grant::qos(QoS::AtLeastOnce));
+        tree.insert("a/+", 1, with_id(8));
+        tree.insert("x/#", 3, with_id(5));
+        let (mut out, mut ids) = (Vec::new(), Vec::new());
+        tree.matches("a/b", &mut out, &mut ids);
+        assert_eq!(out.len(), 2, "one entry per session: {out:?}");
+        ids.sort_unstable();
+        let want: Vec<_> = [(1, 7), (1, 8), (2, 9)]
+            .into_iter()
+            .filter_map(|(s, n)| Some((s, id(n)?)))
+            .collect();
+        assert_eq!(ids, want);
+        tree.matches("a", &mut out, &mut ids);
+        let want: Vec<_> = id(9).map(|n| (2, n)).into_iter().collect();
+        assert_eq!(ids, want, "a lone match keeps its identifier");
     }
 }

@@ -62,6 +62,8 @@ pub(crate) struct Router {
     next_key: SessionKey,
     /// Reused for every publish so routing does not allocate.
     matched: Vec<(SessionKey, Grant)>,
+    /// The Subscription Identifiers of a publish's matches, kept likewise.
+    matched_ids: Vec<(SessionKey, std::num::NonZeroU32)>,
     sys: SysPublisher,
     max_connected: usize,
     topic_limits: TopicLimits,
@@ -92,6 +94,7 @@ impl Router {
             subscriptions: SubscriptionTree::default(),
             next_key: 1,
             matched: Vec::new(),
+            matched_ids: Vec::new(),
             sys: SysPublisher::new(Instant::now()),
             max_connected: 0,
             refusals: Arc::default(),
@@ -476,7 +479,7 @@ impl Router {
         let mut seen = std::collections::HashSet::new();
         retained.retain(|m| seen.insert(m.topic.clone()));
         self.locals.insert(key, LocalSubscriber { filters, sink });
-        self.send_retained(key, &retained, qos);
+        self.send_retained(key, &retained, qos, None);
     }
 
     /// Removes the subscriptions a session's rights no longer allow: a reload narrowed them,

@@ -195,13 +195,26 @@ impl Router {
     /// for No Local; returns how many it was sent to.
     pub(super) fn fan_out(&mut self, message: &Message, from: Option<SessionKey>) -> usize {
         let mut matched = std::mem::take(&mut self.matched);
-        self.subscriptions.matches(&message.topic, &mut matched);
+        let mut ids = std::mem::take(&mut self.matched_ids);
+        self.subscriptions
+            .matches(&message.topic, &mut matched, &mut ids);
         let limits = self.limits();
         let mut sent = 0;
         for &(key, grant) in &matched {
             if grant.no_local && Some(key) == from {
                 continue;
             }
+            // Only a session whose subscriptions carry identifiers gets a copy of its own:
+            // every other delivery shares the one message.
+            let identified;
+            let message = match identifiers_of(&ids, key) {
+                [] => message,
+                own => {
+                    identified =
+                        message.with_subscription_identifiers(own.iter().map(|&(_, id)| id));
+                    &identified
+                }
+            };
             // Delivered at the lower of the publish and subscription QoS (MQTT-3.8.4-6), with
             // RETAIN cleared for established subscriptions (MQTT-3.3.1-9) unless the
             // subscription asked to keep it (Retain As Published, 3.8.3.1).
@@ -214,8 +227,22 @@ impl Router {
             sent += 1;
         }
         self.matched = matched;
+        self.matched_ids = ids;
         sent
     }
+}
+
+/// The entries of `ids` (ordered by session) that are `key`'s.
+fn identifiers_of(
+    ids: &[(SessionKey, std::num::NonZeroU32)],
+    key: SessionKey,
+) -> &[(SessionKey, std::num::NonZeroU32)] {
+    if ids.is_empty() {
+        return ids;
+    }
+    let start = ids.partition_point(|&(session, _)| session < key);
+    let end = start + ids[start..].partition_point(|&(session, _)| session == key);
+    &ids[start..end]
 }
 
 /// Sets the reason (and Reason String) of a PUBACK or PUBREC.

@@ -8,8 +8,8 @@ use log::{debug, Level};
 
 use super::{limits, Router};
 use crate::codec::v5::{
-    AckProperties, DisconnectReason, Packet, RetainHandling, Suback, SubackReason, Subscribe,
-    SubscriptionOptions, Unsuback, UnsubackReason, Unsubscribe,
+    AckProperties, Packet, RetainHandling, Suback, SubackReason, Subscribe, SubscriptionOptions,
+    Unsuback, UnsubackReason, Unsubscribe,
 };
 use crate::codec::QoS;
 use crate::counters::Counters;
@@ -35,14 +35,11 @@ impl Router {
             return;
         };
         let v5 = version.is_some_and(Version::is_v5);
-        if v5 && sub.properties.subscription_identifier.is_some() {
-            // CONNACK said they are not available: sending one is a Protocol Error (3.8.2.1.2).
-            return self.end_connection(
-                key,
-                DisconnectReason::SubscriptionIdentifiersNotSupported,
-                "SUBSCRIBE with a Subscription Identifier, which this broker does not offer",
-            );
-        }
+        // One identifier for every filter of the SUBSCRIBE (3.8.2.1.2); the codec refuses 0.
+        let id = sub
+            .properties
+            .subscription_identifier
+            .and_then(std::num::NonZeroU32::new);
         let mut reasons = Vec::with_capacity(sub.filters.len());
         let mut refusals: Vec<String> = Vec::new();
         let mut granted: Vec<(Arc<str>, Grant, RetainHandling)> = Vec::new();
@@ -77,7 +74,7 @@ impl Router {
                 }
                 None => {
                     let filter: Arc<str> = filter.into();
-                    let grant = grant(&options);
+                    let grant = grant(&options, id);
                     self.subscriptions.insert(&filter, key, grant);
                     reasons.push(granted_reason(options.qos));
                     granted.push((filter, grant, options.retain_handling));
@@ -96,7 +93,7 @@ impl Router {
                 RetainHandling::DoNotSend => false,
             };
             if send {
-                retained_for.push((filter, grant.qos));
+                retained_for.push((filter, grant));
             }
         }
         session.reply(Packet::Suback(Suback {
@@ -106,8 +103,8 @@ impl Router {
         }));
         // Retained messages follow the SUBACK, for new and replaced subscriptions alike
         // (MQTT-3.8.4-3), unless Retain Handling says otherwise.
-        for (filter, granted_qos) in retained_for {
-            self.deliver_retained(key, &filter, granted_qos);
+        for (filter, grant) in retained_for {
+            self.deliver_retained(key, &filter, grant);
         }
     }
 
@@ -131,16 +128,30 @@ impl Router {
     }
 
     /// Sends a new subscription every retained message it matches, each flagged RETAIN
-    /// (MQTT-3.3.1-8).
-    fn deliver_retained(&mut self, key: SessionKey, filter: &str, granted: QoS) {
+    /// (MQTT-3.3.1-8) and the subscription's identifier, if it has one (MQTT-3.3.4-3).
+    fn deliver_retained(&mut self, key: SessionKey, filter: &str, grant: Grant) {
         let mut retained = Vec::new();
         self.retained.matching(filter, &mut retained);
-        self.send_retained(key, &retained, granted);
+        self.send_retained(key, &retained, grant.qos, grant.id);
     }
 
-    pub(super) fn send_retained(&mut self, key: SessionKey, retained: &[Message], granted: QoS) {
+    pub(super) fn send_retained(
+        &mut self,
+        key: SessionKey,
+        retained: &[Message],
+        granted: QoS,
+        id: Option<std::num::NonZeroU32>,
+    ) {
         let limits = self.limits();
         for message in retained {
+            let identified;
+            let message = match id {
+                None => message,
+                Some(id) => {
+                    identified = message.with_subscription_identifiers([id]);
+                    &identified
+                }
+            };
             let delivery = Delivery {
                 message,
                 qos: message.qos.min(granted),
@@ -172,11 +183,12 @@ impl Router {
     }
 }
 
-fn grant(options: &SubscriptionOptions) -> Grant {
+fn grant(options: &SubscriptionOptions, id: Option<std::num::NonZeroU32>) -> Grant {
     Grant {
         qos: options.qos,
         no_local: options.no_local,
         retain_as_published: options.retain_as_published,
+        id,
     }
 }
 

@@ -10,6 +10,7 @@ mod mqtt31;
 mod mqtt5_delivery;
 mod mqtt5_refusals;
 mod mqtt5_session;
+mod mqtt5_subscription_ids;
 mod qos;
 mod retained;
 mod session;

@@ -18,7 +18,10 @@ fn connack_says_what_the_broker_allows() {
     assert_eq!(p.receive_maximum, Some(20), "max_inflight");
     assert_eq!(p.topic_alias_maximum, Some(10));
     assert_eq!(p.maximum_packet_size, Some(1024 * 1024), "max_packet_size");
-    assert_eq!(p.subscription_identifiers_available, Some(false));
+    assert_eq!(
+        p.subscription_identifiers_available, None,
+        "Subscription Identifiers are available"
+    );
     assert_eq!(p.shared_subscription_available, Some(false));
     assert_eq!(p.maximum_qos, None, "QoS 2 is available");
     assert_eq!(p.retain_available, None, "retain is available");
