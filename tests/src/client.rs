@@ -1,21 +1,19 @@
 //! A real client library (rumqttc) driven from a background task, for tests
 //! that want ordinary client behaviour rather than hand-made bytes.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{
-    AsyncClient, Event, MqttOptions, Packet, Publish, QoS, SubscribeReasonCode, TlsConfiguration,
+    AsyncClient, MqttOptions, Packet, Publish, QoS, SubscribeReasonCode, TlsConfiguration,
     Transport,
 };
 use rustls::ClientConfig;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::broker::TestBroker;
+use crate::inbox::Inbox;
 use crate::marker::Marker;
 use crate::WAIT;
 
@@ -78,43 +76,21 @@ pub fn text(p: &Publish) -> &str {
 /// first connection error and is aborted on drop.
 pub struct MqttClient {
     pub client: AsyncClient,
-    incoming: mpsc::UnboundedReceiver<Packet>,
-    /// Packets read while waiting for something else, handed out first.
-    backlog: VecDeque<Packet>,
+    inbox: Inbox<Packet>,
     marker: Marker,
-    task: JoinHandle<()>,
 }
 
 impl MqttClient {
     /// Connects and waits for CONNACK; returns the session-present flag.
     pub async fn connect(opts: MqttOptions) -> (Self, bool) {
-        let (client, mut eventloop) = AsyncClient::new(opts, 1024);
-        let (tx, incoming) = mpsc::unbounded_channel();
-        let task = tokio::spawn(async move {
-            loop {
-                match eventloop.poll().await {
-                    Ok(Event::Incoming(packet)) => {
-                        if tx.send(packet).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(Event::Outgoing(_)) => {}
-                    Err(e) => {
-                        // Shown with the output of a failing test.
-                        eprintln!("client event loop ended: {e}");
-                        break;
-                    }
-                }
-            }
-        });
+        let (client, eventloop) = AsyncClient::new(opts, 1024);
         let mut this = Self {
             client,
-            incoming,
-            backlog: VecDeque::new(),
+            inbox: Inbox::drive(eventloop),
             marker: Marker::new(),
-            task,
         };
         let ack = this
+            .inbox
             .expect(|p| matches!(p, Packet::ConnAck(_)), "CONNACK")
             .await;
         let Packet::ConnAck(ack) = ack else {
@@ -128,41 +104,10 @@ impl MqttClient {
         (this, ack.session_present)
     }
 
-    /// The next packet, waiting until `deadline`; `None` at the deadline. Panics if the
-    /// connection ends.
-    async fn read(&mut self, deadline: Instant, what: &str) -> Option<Packet> {
-        if let Some(p) = self.backlog.pop_front() {
-            return Some(p);
-        }
-        match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
-            Ok(Some(p)) => Some(p),
-            Ok(None) => panic!("connection ended while waiting for {what}"),
-            Err(_) => None,
-        }
-    }
-
-    /// Waits (bounded) for a packet matching `want`, keeping the others for later reads.
-    async fn expect(&mut self, want: impl Fn(&Packet) -> bool, what: &str) -> Packet {
-        let deadline = Instant::now() + WAIT;
-        let mut skipped = Vec::new();
-        loop {
-            match self.read(deadline, what).await {
-                Some(p) if want(&p) => {
-                    for p in skipped.into_iter().rev() {
-                        self.backlog.push_front(p);
-                    }
-                    return p;
-                }
-                Some(p) => skipped.push(p),
-                None => panic!("no {what} within {WAIT:?} (got {skipped:?})"),
-            }
-        }
-    }
-
     /// The next PUBLISH before `deadline`, or `None`. Other packets are skipped.
     async fn next_publish(&mut self, deadline: Instant, what: &str) -> Option<Publish> {
         loop {
-            if let Packet::Publish(p) = self.read(deadline, what).await? {
+            if let Packet::Publish(p) = self.inbox.read(deadline, what).await? {
                 return Some(p);
             }
         }
@@ -174,6 +119,7 @@ impl MqttClient {
             .await
             .expect("queue SUBSCRIBE");
         let Packet::SubAck(ack) = self
+            .inbox
             .expect(|p| matches!(p, Packet::SubAck(_)), "SUBACK")
             .await
         else {
@@ -204,7 +150,7 @@ impl MqttClient {
         let deadline = Instant::now() + WAIT;
         let mut skipped = Vec::new();
         loop {
-            match self.read(deadline, topic).await {
+            match self.inbox.read(deadline, topic).await {
                 Some(Packet::Publish(p)) if p.topic == topic => return p,
                 Some(Packet::Publish(p)) => skipped.push(p.topic),
                 Some(_) => {}
@@ -300,10 +246,4 @@ fn topics_and_payloads(got: &[Publish]) -> Vec<(String, String)> {
     got.iter()
         .map(|p| (p.topic.clone(), text(p).to_owned()))
         .collect()
-}
-
-impl Drop for MqttClient {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }

@@ -1,7 +1,7 @@
 //! Harness for the end-to-end tests: the real gateway on 127.0.0.1, driven by real clients.
 //!
-//! `start_broker` launches the broker under test; `RawClient` speaks the wire
-//! protocol byte for byte; `MqttClient` wraps a real client library.
+//! `start_broker` launches the broker under test; `RawClient` (MQTT 3.1.1) and `Raw5Client`
+//! (MQTT 5.0) speak the wire protocol byte for byte; `MqttClient` wraps a real client library.
 //!
 //! Tests wait for events, never for time: every wait is bounded by [`WAIT`] and ends as soon
 //! as what it waits for arrives. That something did *not* arrive is asserted with a marker
@@ -16,10 +16,13 @@ mod broker;
 mod client;
 pub mod decode;
 pub mod encode;
+pub mod inbox;
 mod local;
-mod marker;
+pub mod marker;
+pub mod node;
 pub mod pki;
 mod raw;
+pub mod raw5;
 pub mod tls;
 mod users;
 pub mod ws;
@@ -34,8 +37,10 @@ pub use client::{client, mqtt_options, text, tls_options, ws_options, wss_option
 pub use decode::{payloads, Packet, Publish};
 pub use encode::{Connect, Will};
 pub use local::{expect_nothing_before_local, next_local};
+pub use node::{node, WS_LISTENER};
 pub use pki::{Pki, TempDir};
 pub use raw::{Io, RawClient};
+pub use raw5::Raw5Client;
 pub use rumqttc::QoS;
 pub use users::Users;
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 static NEXT_CLIENT: AtomicU64 = AtomicU64::new(1);
 
 /// One client's marker topic and how many markers it has sent.
-pub(crate) struct Marker {
+pub struct Marker {
     topic: String,
     subscribed: bool,
     sent: u64,
@@ -16,7 +16,7 @@ pub(crate) struct Marker {
 impl Marker {
     /// A topic of its own under `$marker/`: a `$` topic, so that no other test client's `#`
     /// or `+/...` subscription receives it (MQTT-4.7.2-1).
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Marker {
             topic: format!("$marker/{}", NEXT_CLIENT.fetch_add(1, Ordering::Relaxed)),
             subscribed: false,
@@ -25,12 +25,12 @@ impl Marker {
     }
 
     /// The filter to subscribe to before the first marker; `None` once done.
-    pub(crate) fn subscription(&mut self) -> Option<String> {
+    pub fn subscription(&mut self) -> Option<String> {
         (!std::mem::replace(&mut self.subscribed, true)).then(|| self.topic.clone())
     }
 
     /// Topic and payload of the next marker.
-    pub(crate) fn next(&mut self) -> (String, String) {
+    pub fn next(&mut self) -> (String, String) {
         self.sent += 1;
         (self.topic.clone(), format!("marker {}", self.sent))
     }

@@ -8,6 +8,7 @@ mod listeners;
 mod malformed;
 mod mosquitto_clients;
 mod mqtt31;
+mod mqtt5;
 mod mqttjs;
 mod qos;
 mod retained;

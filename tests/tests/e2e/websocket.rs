@@ -9,20 +9,9 @@ use rumqttc::QoS;
 use tests::encode::{self, Connect, Will};
 use tests::{
     client, payloads, start_gateway, text, ws, ws_options, BrokerOptions, MqttClient, Packet,
-    RawClient, TestBroker,
+    RawClient, TestBroker, WS_LISTENER,
 };
 use tokio_tungstenite::tungstenite;
-
-/// A `ws` listener on its default path `/mqtt`, beside the plain one.
-const WS_LISTENER: &str = "
-[[broker.listener]]
-name = \"ws\"
-kind = \"ws\"
-address = \"127.0.0.1:0\"
-
-[homeassistant]
-discovery = false
-";
 
 async fn broker() -> (TestBroker, SocketAddr) {
     let b = start_gateway(BrokerOptions::default(), WS_LISTENER).await;

@@ -193,6 +193,16 @@ impl DecodeError {
     /// The Reason Code of the DISCONNECT to send before closing, when the error is in a
     /// packet after the CONNECT (4.13.1).
     pub fn disconnect_reason(&self) -> DisconnectReason {
+        // Topic Alias 0 is a value the receiver cannot map to a topic: the specification's
+        // own code for that is Topic Alias invalid (3.3.2.3.4, MQTT-3.3.2-8, Table 3-10),
+        // which only DISCONNECT has; CONNACK stays a plain Protocol Error.
+        if let DecodeError::InvalidPropertyValue {
+            property: Property::TopicAlias,
+            ..
+        } = self
+        {
+            return DisconnectReason::TopicAliasInvalid;
+        }
         match self.connack_reason() {
             ConnackReason::PacketTooLarge => DisconnectReason::PacketTooLarge,
             ConnackReason::MalformedPacket => DisconnectReason::MalformedPacket,

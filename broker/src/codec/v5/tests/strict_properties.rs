@@ -527,18 +527,6 @@ fn zero_is_a_protocol_error_where_the_spec_says_so() {
         ),
         (
             client_err(&frame(
-                0x30,
-                &[field(b"t"), props(&[two_prop(0x23, 0)])].concat(),
-            )),
-            invalid(
-                PropertyScope::Packet(T::Publish),
-                P::TopicAlias,
-                0,
-                "1 or more (MQTT-3.3.2-8)",
-            ),
-        ),
-        (
-            client_err(&frame(
                 0x82,
                 &[
                     vec![0x00, 0x01],
@@ -575,6 +563,28 @@ fn zero_is_a_protocol_error_where_the_spec_says_so() {
     assert_eq!(
         client_err(&connect(&props(&[two_prop(0x21, 0)]), &[])).to_string(),
         "CONNECT Receive Maximum (0x21) is 0, must be 1 to 65,535 (3.1.2.11.3)"
+    );
+}
+
+#[test]
+fn topic_alias_0_is_topic_alias_invalid() {
+    let got = client_err(&frame(
+        0x30,
+        &[field(b"t"), props(&[two_prop(0x23, 0)])].concat(),
+    ));
+    assert_eq!(
+        got,
+        invalid(
+            PropertyScope::Packet(PacketType::Publish),
+            Property::TopicAlias,
+            0,
+            "1 or more (MQTT-3.3.2-8)",
+        )
+    );
+    assert_eq!(
+        got.disconnect_reason(),
+        DisconnectReason::TopicAliasInvalid,
+        "a PUBLISH with Topic Alias 0 is answered with DISCONNECT 0x94 (3.3.2.3.4, Table 3-10)"
     );
 }
 
