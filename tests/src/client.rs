@@ -217,7 +217,7 @@ impl MqttClient {
         if let Some(filter) = self.marker.subscription() {
             self.subscribe(&filter, QoS::AtLeastOnce).await;
         }
-        let (topic, payload) = self.marker.next();
+        let (topic, payload) = self.marker.next_marker();
         self.publish(&topic, QoS::AtLeastOnce, false, payload.clone())
             .await;
         self.collect_before(&topic, &payload).await

@@ -13,6 +13,12 @@ pub struct Marker {
     sent: u64,
 }
 
+impl Default for Marker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Marker {
     /// A topic of its own under `$marker/`: a `$` topic, so that no other test client's `#`
     /// or `+/...` subscription receives it (MQTT-4.7.2-1).
@@ -30,7 +36,7 @@ impl Marker {
     }
 
     /// Topic and payload of the next marker.
-    pub fn next(&mut self) -> (String, String) {
+    pub fn next_marker(&mut self) -> (String, String) {
         self.sent += 1;
         (self.topic.clone(), format!("marker {}", self.sent))
     }

@@ -393,7 +393,7 @@ impl RawClient {
         if let Some(filter) = self.marker.subscription() {
             assert_eq!(self.subscribe(&filter, 1).await, 1, "marker subscription");
         }
-        let (topic, payload) = self.marker.next();
+        let (topic, payload) = self.marker.next_marker();
         self.publish(&topic, &payload, 1, false).await;
         let deadline = Instant::now() + WAIT;
         let mut got = Vec::new();
