@@ -136,6 +136,49 @@ impl<V> LevelTree<V> {
         }
     }
 
+    /// Calls `visit` with every node whose path, read as a topic filter, matches `topic`
+    /// (the tree holding filters). `stack` is the walk's work list, kept by the caller between
+    /// calls so that matching allocates nothing.
+    pub(crate) fn visit_filters_matching(
+        &self,
+        topic: &str,
+        stack: &mut Vec<(NodeId, Option<usize>)>,
+        mut visit: impl FnMut(NodeId),
+    ) {
+        // Wildcards in the first level never match topics such as `$SYS/...` (MQTT-4.7.2-1).
+        let dollar = topic.starts_with('$');
+        // Each entry is a node and where the topic's next level starts (`None`: every level is
+        // used up). Offsets rather than a list of levels.
+        stack.clear();
+        stack.push((ROOT, Some(0)));
+        while let Some((node, next)) = stack.pop() {
+            let wildcards_allowed = !(dollar && node == ROOT);
+            if wildcards_allowed {
+                // `a/#` also matches `a` itself: `#` stands for zero or more levels.
+                if let Some(hash) = self.child(node, "#") {
+                    visit(hash);
+                }
+            }
+            let Some(start) = next else {
+                visit(node);
+                continue;
+            };
+            let rest = topic.get(start..).unwrap_or_default();
+            let (level, after) = match rest.find('/') {
+                Some(slash) => (&rest[..slash], Some(start + slash + 1)),
+                None => (rest, None),
+            };
+            if wildcards_allowed {
+                if let Some(plus) = self.child(node, "+") {
+                    stack.push((plus, after));
+                }
+            }
+            if let Some(exact) = self.child(node, level) {
+                stack.push((exact, after));
+            }
+        }
+    }
+
     /// Every node below `id` (not `id` itself), depth first, without recursion.
     pub(crate) fn descendants(&self, id: NodeId, mut visit: impl FnMut(&str, NodeId)) {
         let mut stack: Vec<NodeId> = self.nodes[id].children.values().copied().collect();

@@ -285,8 +285,8 @@ impl Router {
                     .then(|| u32::try_from(self.settings.max_packet_size).unwrap_or(u32::MAX)),
                 assigned_client_identifier: assigned_client_id,
                 topic_alias_maximum: Some(TOPIC_ALIAS_MAXIMUM),
-                // Not offered (yet): said so, so clients do not try (3.2.2.3.13).
-                shared_subscription_available: Some(false),
+                // Shared, wildcard and identified subscriptions are all offered: absent
+                // means available (3.2.2.3.11 .. 13).
                 ..ConnackProperties::default()
             };
         }

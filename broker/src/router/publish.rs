@@ -1,6 +1,7 @@
 //! A client's PUBLISH: checked (access rules, topic limits, payload format, flow control),
 //! acknowledged as its QoS and protocol say, and routed.
 
+use std::num::NonZeroU32;
 use std::time::Instant;
 
 use log::{debug, Level};
@@ -12,7 +13,8 @@ use crate::counters::Counters;
 use crate::log_limit::Refusal;
 use crate::message::Message;
 use crate::retained::NotStored;
-use crate::session::{Delivery, SessionKey};
+use crate::session::{Delivery, Limits, SessionKey};
+use crate::subscriptions::Grant;
 use crate::wire::Version;
 
 impl Router {
@@ -192,7 +194,8 @@ impl Router {
     }
 
     /// Sends a message to every matching subscription but the publisher's own where it asked
-    /// for No Local; returns how many it was sent to.
+    /// for No Local, and to one member of each matching shared group; returns how many
+    /// sessions it was sent to.
     pub(super) fn fan_out(&mut self, message: &Message, from: Option<SessionKey>) -> usize {
         let mut matched = std::mem::take(&mut self.matched);
         let mut ids = std::mem::take(&mut self.matched_ids);
@@ -204,39 +207,64 @@ impl Router {
             if grant.no_local && Some(key) == from {
                 continue;
             }
-            // Only a session whose subscriptions carry identifiers gets a copy of its own:
-            // every other delivery shares the one message.
-            let identified;
-            let message = match identifiers_of(&ids, key) {
-                [] => message,
-                own => {
-                    identified =
-                        message.with_subscription_identifiers(own.iter().map(|&(_, id)| id));
-                    &identified
-                }
-            };
-            // Delivered at the lower of the publish and subscription QoS (MQTT-3.8.4-6), with
-            // RETAIN cleared for established subscriptions (MQTT-3.3.1-9) unless the
-            // subscription asked to keep it (Retain As Published, 3.8.3.1).
-            let delivery = Delivery {
-                message,
-                qos: message.qos.min(grant.qos),
-                retain: grant.retain_as_published && message.retain,
-            };
-            self.deliver(key, delivery, limits);
+            let own = identifiers_of(&ids, key).iter().map(|&(_, id)| id);
+            self.deliver_matched(key, grant, message, own, limits);
+            sent += 1;
+        }
+        // A shared subscription cannot ask for No Local (MQTT-3.8.3-4): its member may be
+        // the publisher.
+        let sessions = &self.sessions;
+        self.subscriptions.choose_shared(
+            &message.topic,
+            |key| sessions.get(&key)?.readiness(message, limits),
+            &mut matched,
+        );
+        for &(key, grant) in &matched {
+            self.deliver_matched(key, grant, message, grant.id, limits);
             sent += 1;
         }
         self.matched = matched;
         self.matched_ids = ids;
         sent
     }
+
+    /// Delivers a message to a session that one or more of its subscriptions (merged in
+    /// `grant`, identified by `ids`) matched.
+    fn deliver_matched(
+        &mut self,
+        key: SessionKey,
+        grant: Grant,
+        message: &Message,
+        ids: impl IntoIterator<Item = NonZeroU32>,
+        limits: Limits,
+    ) {
+        // Only a session whose subscriptions carry identifiers gets a copy of its own: every
+        // other delivery shares the one message.
+        let mut ids = ids.into_iter().peekable();
+        let identified;
+        let message = if ids.peek().is_none() {
+            message
+        } else {
+            identified = message.with_subscription_identifiers(ids);
+            &identified
+        };
+        // Delivered at the lower of the publish and subscription QoS (MQTT-3.8.4-6), with
+        // RETAIN cleared for established subscriptions (MQTT-3.3.1-9) unless the subscription
+        // asked to keep it (Retain As Published, 3.8.3.1).
+        let delivery = Delivery {
+            message,
+            qos: message.qos.min(grant.qos),
+            retain: grant.retain_as_published && message.retain,
+        };
+        self.deliver(key, delivery, limits);
+    }
 }
 
 /// The entries of `ids` (ordered by session) that are `key`'s.
 fn identifiers_of(
-    ids: &[(SessionKey, std::num::NonZeroU32)],
+    ids: &[(SessionKey, NonZeroU32)],
     key: SessionKey,
-) -> &[(SessionKey, std::num::NonZeroU32)] {
+) -> &[(SessionKey, NonZeroU32)] {
     if ids.is_empty() {
         return ids;
     }

@@ -16,11 +16,8 @@ use crate::counters::Counters;
 use crate::log_limit::Refusal;
 use crate::message::Message;
 use crate::session::{Delivery, SessionKey};
-use crate::subscriptions::Grant;
+use crate::subscriptions::{parse_shared, Grant};
 use crate::wire::Version;
-
-/// A filter of the form `$share/{group}/{filter}` (4.8.2).
-const SHARED_PREFIX: &str = "$share/";
 
 impl Router {
     pub(super) fn on_subscribe(&mut self, key: SessionKey, sub: Subscribe) {
@@ -34,7 +31,6 @@ impl Router {
         }) else {
             return;
         };
-        let v5 = version.is_some_and(Version::is_v5);
         // One identifier for every filter of the SUBSCRIBE (3.8.2.1.2); the codec refuses 0.
         let id = sub
             .properties
@@ -44,20 +40,28 @@ impl Router {
         let mut refusals: Vec<String> = Vec::new();
         let mut granted: Vec<(Arc<str>, Grant, RetainHandling)> = Vec::new();
         for (filter, options) in sub.filters {
-            let refusal = match mqtt_topic::validate_filter(&filter) {
+            // A shared subscription's limits and access rules are those of its filter.
+            let (shared, topics) = match parse_shared(&filter) {
+                None => (false, Ok(filter.as_str())),
+                Some(parsed) => (
+                    true,
+                    parsed.map(|shared| shared.filter).map_err(String::from),
+                ),
+            };
+            let refusal = match topics.and_then(|topics| {
+                mqtt_topic::validate_filter(&filter)
+                    .map_err(|e| e.to_string())
+                    .map(|()| topics)
+            }) {
                 Err(e) => {
                     debug!("refused subscription filter={filter:?}: {e}");
                     Some((SubackReason::TopicFilterInvalid, format!("{filter}: {e}")))
                 }
-                Ok(()) if v5 && filter.starts_with(SHARED_PREFIX) => Some((
-                    SubackReason::SharedSubscriptionsNotSupported,
-                    format!("{filter}: shared subscriptions are not offered"),
-                )),
-                Ok(()) if !self.filter_within_limits(&filter, &client_id) => Some((
+                Ok(topics) if !self.filter_within_limits(topics, &client_id) => Some((
                     SubackReason::QuotaExceeded,
                     format!("{filter}: beyond max_topic_length or max_topic_levels"),
                 )),
-                Ok(()) if !access.subscribe(&filter) => {
+                Ok(topics) if !access.subscribe(topics) => {
                     debug!("denied subscription filter={filter:?}");
                     Counters::add(&self.counters.subscriptions_denied, 1);
                     Some((
@@ -65,7 +69,7 @@ impl Router {
                         format!("{filter}: not authorised"),
                     ))
                 }
-                Ok(()) => None,
+                Ok(_) => None,
             };
             match refusal {
                 Some((reason, why)) => {
@@ -77,7 +81,12 @@ impl Router {
                     let grant = grant(&options, id);
                     self.subscriptions.insert(&filter, key, grant);
                     reasons.push(granted_reason(options.qos));
-                    granted.push((filter, grant, options.retain_handling));
+                    // A shared subscription is not sent retained messages (4.8.2).
+                    let retain_handling = match shared {
+                        true => RetainHandling::DoNotSend,
+                        false => options.retain_handling,
+                    };
+                    granted.push((filter, grant, retain_handling));
                 }
             }
         }

@@ -9,6 +9,7 @@ use crate::codec::QoS;
 use crate::counters::Counters;
 use crate::message::Message;
 use crate::store::{self, HeldMessage, Op};
+use crate::subscriptions::Readiness;
 
 use super::queue::{Enqueued, Queued};
 use super::Session;
@@ -50,6 +51,29 @@ pub(super) struct Inflight {
 }
 
 impl Session {
+    /// How ready it is to take `message` through a shared subscription, so that the group
+    /// sends it where it is taken at once (`None`: it may not read the topic, its client is
+    /// gone for good, or its client cannot take a packet that large).
+    pub(crate) fn readiness(&self, message: &Message, limits: Limits) -> Option<Readiness> {
+        if !self.access.reads_everything() && !self.access.can_read(&message.topic) {
+            return None;
+        }
+        let Some(conn) = &self.connection else {
+            return (!self.ends_with_connection()).then_some(Readiness::Offline);
+        };
+        if !fits(conn.client_limits.max_packet_size, message, message.qos) {
+            return None;
+        }
+        let free = self.queue.is_empty()
+            && self.inflight.len() < self.window(limits)
+            && conn.handle.pending() < limits.max_queued.max(1);
+        Some(if free {
+            Readiness::Ready
+        } else {
+            Readiness::Busy
+        })
+    }
+
     pub(crate) fn deliver(&mut self, d: Delivery, limits: Limits, counters: &Counters) {
         // Wildcard subscriptions and retained messages are filtered topic by topic.
         if !self.access.reads_everything() && !self.access.can_read(&d.message.topic) {

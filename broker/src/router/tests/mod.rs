@@ -15,6 +15,7 @@ mod qos;
 mod retained;
 mod session;
 mod shared;
+mod shared_subscriptions;
 mod store;
 mod subscribe;
 mod takeover;

@@ -54,13 +54,9 @@ fn a_payload_that_is_not_the_utf_8_it_claims_is_refused() {
 }
 
 #[test]
-fn shared_filters_are_refused() {
+fn invalid_filters_are_refused() {
     let broker = TestBroker::new();
     let (mut c, _) = broker.client5(connect5("c"));
-    assert_eq!(
-        c.subscribe5("$share/group/a", options(QoS::AtMostOnce)),
-        SubackReason::SharedSubscriptionsNotSupported
-    );
     assert_eq!(
         c.subscribe5("a/#/b", options(QoS::AtMostOnce)),
         SubackReason::TopicFilterInvalid

@@ -22,7 +22,10 @@ fn connack_says_what_the_broker_allows() {
         p.subscription_identifiers_available, None,
         "Subscription Identifiers are available"
     );
-    assert_eq!(p.shared_subscription_available, Some(false));
+    assert_eq!(
+        p.shared_subscription_available, None,
+        "shared subscriptions are available"
+    );
     assert_eq!(p.maximum_qos, None, "QoS 2 is available");
     assert_eq!(p.retain_available, None, "retain is available");
     assert_eq!(

@@ -21,6 +21,7 @@ mod mqttjs;
 mod publish_properties;
 mod rumqttc5;
 mod session;
+mod shared;
 mod subscription_options;
 mod topic_alias;
 mod will;
