@@ -23,6 +23,7 @@ pub mod node;
 pub mod pki;
 mod raw;
 pub mod raw5;
+mod raw_link;
 pub mod tls;
 mod users;
 pub mod ws;
@@ -39,8 +40,9 @@ pub use encode::{Connect, Will};
 pub use local::{expect_nothing_before_local, next_local};
 pub use node::{node, WS_LISTENER};
 pub use pki::{Pki, TempDir};
-pub use raw::{Io, RawClient};
+pub use raw::RawClient;
 pub use raw5::Raw5Client;
+pub use raw_link::Io;
 pub use rumqttc::QoS;
 pub use users::Users;
 

@@ -2,74 +2,68 @@
 //! what the server answers, over TCP, TLS, WebSocket or WebSocket over TLS. Every wait is
 //! bounded.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::time::{timeout_at, Instant};
+use bytes::{Buf, BytesMut};
+use tokio::time::Instant;
 
 use crate::decode::{decode, Packet, Publish};
 use crate::encode::{self, Connect};
 use crate::marker::Marker;
-use crate::ws::WsStream;
+use crate::raw_link::{self, Dialect, Io, RawLink, Read};
 use crate::WAIT;
 
-/// A byte stream to the broker.
-pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {
-    /// The TCP socket at the bottom, to reset it.
-    fn tcp(&self) -> &TcpStream;
-}
+/// MQTT 3.1.1 as the test suite's own decoder reads it.
+pub struct V311;
 
-impl Io for TcpStream {
-    fn tcp(&self) -> &TcpStream {
-        self
-    }
-}
+impl Dialect for V311 {
+    type Packet = Packet;
 
-impl<S: Io> Io for tokio_rustls::client::TlsStream<S> {
-    fn tcp(&self) -> &TcpStream {
-        self.get_ref().0.tcp()
-    }
-}
-
-impl<S: Io> Io for WsStream<S> {
-    fn tcp(&self) -> &TcpStream {
-        self.get_ref().tcp()
+    fn decode(&self, buf: &mut BytesMut) -> Option<Packet> {
+        match decode(buf) {
+            Ok(Some((packet, used))) => {
+                buf.advance(used);
+                Some(packet)
+            }
+            Ok(None) => None,
+            Err(e) => panic!("broker sent an invalid packet: {e}"),
+        }
     }
 }
 
 pub struct RawClient {
-    stream: Box<dyn Io>,
-    buf: Vec<u8>,
-    /// Packets read while waiting for something else, handed out first.
-    backlog: VecDeque<Packet>,
-    next_pkid: u16,
+    link: RawLink<V311>,
     marker: Marker,
 }
 
-/// Outcome of one read attempt.
-enum Read {
-    Packet(Packet),
-    Timeout,
-    Closed,
+/// The connection's own operations (`send`, `recv`, `expect_closed`, `reset`, ...).
+impl Deref for RawClient {
+    type Target = RawLink<V311>;
+
+    fn deref(&self) -> &RawLink<V311> {
+        &self.link
+    }
+}
+
+impl DerefMut for RawClient {
+    fn deref_mut(&mut self) -> &mut RawLink<V311> {
+        &mut self.link
+    }
 }
 
 impl RawClient {
     /// Opens a TCP connection and sends nothing.
     pub async fn tcp(addr: SocketAddr) -> Self {
-        Self::over(Self::tcp_stream(addr).await)
+        Self::over(raw_link::tcp_stream(addr).await)
     }
 
     /// A client on a stream opened beforehand (a TLS or WebSocket handshake done).
     pub fn over(stream: impl Io + 'static) -> Self {
         Self {
-            stream: Box::new(stream),
-            buf: Vec::new(),
-            backlog: VecDeque::new(),
-            next_pkid: 0,
+            link: RawLink::over(stream, V311),
             marker: Marker::new(),
         }
     }
@@ -77,40 +71,19 @@ impl RawClient {
     /// Opens a WebSocket to `path` on a `ws` listener, offering subprotocol `mqtt`, and sends
     /// nothing more.
     pub async fn ws(addr: SocketAddr, path: &str) -> Self {
-        let tcp = Self::tcp_stream(addr).await;
-        match crate::ws::upgrade(tcp, addr, path, &["mqtt"]).await {
-            Ok((ws, _)) => Self::over(ws),
-            Err(e) => panic!("WebSocket upgrade to {addr}{path} failed: {e}"),
-        }
+        let tcp = raw_link::tcp_stream(addr).await;
+        Self::over(raw_link::ws_over(tcp, addr, path).await)
     }
 
     /// Opens TLS to a `tls` listener and sends nothing more.
     pub async fn tls(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> Self {
-        match crate::tls::connect(addr, config).await {
-            Ok(tls) => Self::over(tls),
-            Err(e) => panic!("TLS handshake with {addr} failed: {e}"),
-        }
+        Self::over(raw_link::tls_stream(addr, config).await)
     }
 
     /// Opens TLS and then a WebSocket to `path` on a `wss` listener.
     pub async fn wss(addr: SocketAddr, path: &str, config: Arc<rustls::ClientConfig>) -> Self {
-        let tls = match crate::tls::connect(addr, config).await {
-            Ok(tls) => tls,
-            Err(e) => panic!("TLS handshake with {addr} failed: {e}"),
-        };
-        match crate::ws::upgrade(tls, addr, path, &["mqtt"]).await {
-            Ok((ws, _)) => Self::over(ws),
-            Err(e) => panic!("WebSocket upgrade over TLS to {addr}{path} failed: {e}"),
-        }
-    }
-
-    async fn tcp_stream(addr: SocketAddr) -> TcpStream {
-        let stream = tokio::time::timeout(WAIT, TcpStream::connect(addr))
-            .await
-            .expect("TCP connect timed out")
-            .expect("TCP connect failed");
-        stream.set_nodelay(true).expect("set TCP_NODELAY");
-        stream
+        let tls = raw_link::tls_stream(addr, config).await;
+        Self::over(raw_link::ws_over(tls, addr, path).await)
     }
 
     /// MQTT 3.1.1 clean-session connection that must be accepted.
@@ -150,96 +123,11 @@ impl RawClient {
         }
     }
 
-    pub async fn send(&mut self, bytes: &[u8]) {
-        self.try_send(bytes).await.expect("send to broker");
-    }
-
-    /// Sends without failing the test: the broker may already have closed.
-    pub async fn try_send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        // TLS and WebSocket hold written bytes until flushed.
-        let write = async {
-            self.stream.write_all(bytes).await?;
-            self.stream.flush().await
-        };
-        tokio::time::timeout(WAIT, write)
-            .await
-            .map_err(|_| std::io::Error::other("send timed out"))?
-    }
-
-    pub fn next_pkid(&mut self) -> u16 {
-        self.next_pkid = self.next_pkid.checked_add(1).unwrap_or(1);
-        self.next_pkid
-    }
-
-    async fn read(&mut self, deadline: Instant) -> Read {
-        if let Some(packet) = self.backlog.pop_front() {
-            return Read::Packet(packet);
-        }
-        loop {
-            match decode(&self.buf) {
-                Ok(Some((packet, used))) => {
-                    self.buf.drain(..used);
-                    return Read::Packet(packet);
-                }
-                Ok(None) => {}
-                Err(e) => panic!("broker sent an invalid packet: {e}"),
-            }
-            let mut chunk = [0u8; 16 * 1024];
-            match timeout_at(deadline, self.stream.read(&mut chunk)).await {
-                Err(_) => return Read::Timeout,
-                Ok(Ok(0)) | Ok(Err(_)) => return Read::Closed,
-                Ok(Ok(n)) => self.buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-    }
-
-    /// Next packet; panics if none arrives within `WAIT`, or on close.
-    pub async fn recv(&mut self) -> Packet {
-        match self.read(Instant::now() + WAIT).await {
-            Read::Packet(p) => p,
-            Read::Timeout => panic!("no packet from broker within {WAIT:?}"),
-            Read::Closed => panic!("connection closed while waiting for a packet"),
-        }
-    }
-
     /// Next packet, which must be a PUBLISH. Does not acknowledge it.
     pub async fn recv_publish(&mut self) -> Publish {
         match self.recv().await {
             Packet::Publish(p) => p,
             other => panic!("expected PUBLISH, got {other:?}"),
-        }
-    }
-
-    /// Waits for `want`, keeping any other packets for later reads.
-    async fn recv_expected(&mut self, want: impl Fn(&Packet) -> bool, what: &str) -> Packet {
-        let deadline = Instant::now() + WAIT;
-        let mut skipped = Vec::new();
-        loop {
-            match self.read(deadline).await {
-                Read::Packet(p) if want(&p) => {
-                    for skipped in skipped.into_iter().rev() {
-                        self.backlog.push_front(skipped);
-                    }
-                    return p;
-                }
-                Read::Packet(p) => skipped.push(p),
-                Read::Timeout => panic!("no {what} within WAIT (got {skipped:?})"),
-                Read::Closed => panic!("connection closed while waiting for {what}"),
-            }
-        }
-    }
-
-    /// Asserts the broker closes the connection within `within`;
-    /// returns the packets it sent before closing.
-    pub async fn expect_closed(&mut self, within: Duration) -> Vec<Packet> {
-        let deadline = Instant::now() + within;
-        let mut got = Vec::new();
-        loop {
-            match self.read(deadline).await {
-                Read::Packet(p) => got.push(p),
-                Read::Closed => return got,
-                Read::Timeout => panic!("connection still open after {within:?} (got {got:?})"),
-            }
         }
     }
 
@@ -433,15 +321,12 @@ impl RawClient {
     /// broker's close, which proves the DISCONNECT was processed.
     pub async fn disconnect(mut self) {
         self.send(&encode::disconnect()).await;
-        let _ = self.stream.shutdown().await;
+        self.shutdown().await;
         self.expect_closed(WAIT).await;
     }
 
     /// Drops the connection with a TCP reset instead of a FIN.
     pub fn reset(self) {
-        self.stream
-            .tcp()
-            .set_zero_linger()
-            .expect("set SO_LINGER 0");
+        self.link.reset();
     }
 }

@@ -7,8 +7,8 @@
 //! Alias above the Topic Alias Maximum it sent, which is 0 unless a test sets it
 //! (MQTT-3.1.2-26, MQTT-3.1.2-27).
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,12 +20,10 @@ use broker::codec::v5::{
     UnsubscribeProperties, Will, WillProperties,
 };
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::time::{timeout_at, Instant};
+use tokio::time::Instant;
 
 use crate::marker::Marker;
-use crate::raw::Io;
+use crate::raw_link::{self, Dialect, Io, RawLink, Read};
 use crate::WAIT;
 
 /// The largest packet MQTT 5.0 can carry: a 5-byte fixed header and the largest Remaining
@@ -119,61 +117,95 @@ pub fn text(p: &Publish) -> &str {
     std::str::from_utf8(&p.payload).unwrap_or("<not UTF-8>")
 }
 
-pub struct Raw5Client {
-    stream: Box<dyn Io>,
-    buf: BytesMut,
-    /// Packets read while waiting for something else, handed out first.
-    backlog: VecDeque<Packet>,
-    next_pkid: u16,
-    marker: Marker,
+/// MQTT 5.0 as the broker's codec reads a server's packets, with the limits this client
+/// announced in its CONNECT.
+pub struct V5 {
     /// The Maximum Packet Size this client sent in CONNECT.
     max_packet_size: usize,
     /// The Topic Alias Maximum this client sent in CONNECT.
     topic_alias_maximum: u16,
 }
 
-/// Outcome of one read attempt; returned at once and matched, so its size does not matter.
-#[allow(clippy::large_enum_variant)]
-enum Read {
-    Packet(Packet),
-    Timeout,
-    Closed,
+impl Dialect for V5 {
+    type Packet = Packet;
+
+    fn decode(&self, buf: &mut BytesMut) -> Option<Packet> {
+        let head: Vec<u8> = buf.iter().take(16).copied().collect();
+        match v5::decode(buf, self.max_packet_size, Sender::Server) {
+            Ok(Some(packet)) => {
+                self.check(&packet);
+                Some(packet)
+            }
+            Ok(None) => None,
+            Err(e) => panic!("{}", invalid_packet(&head, &e)),
+        }
+    }
+}
+
+impl V5 {
+    /// Rules on what the server sends this client that hold in every test.
+    fn check(&self, packet: &Packet) {
+        if let Packet::Publish(p) = packet {
+            if let Some(alias) = p.properties.topic_alias {
+                assert!(
+                    alias <= self.topic_alias_maximum,
+                    "the broker sent Topic Alias {alias} to a client whose Topic Alias Maximum \
+                     is {} (MQTT-3.1.2-26, MQTT-3.1.2-27): {p:?}",
+                    self.topic_alias_maximum
+                );
+            }
+        }
+    }
+}
+
+pub struct Raw5Client {
+    link: RawLink<V5>,
+    marker: Marker,
+}
+
+/// The connection's own operations (`send`, `recv`, `expect_closed`, `reset`, ...).
+impl Deref for Raw5Client {
+    type Target = RawLink<V5>;
+
+    fn deref(&self) -> &RawLink<V5> {
+        &self.link
+    }
+}
+
+impl DerefMut for Raw5Client {
+    fn deref_mut(&mut self) -> &mut RawLink<V5> {
+        &mut self.link
+    }
 }
 
 impl Raw5Client {
     /// Opens a TCP connection and sends nothing.
     pub async fn tcp(addr: SocketAddr) -> Self {
-        Self::over(tcp_stream(addr).await)
+        Self::over(raw_link::tcp_stream(addr).await)
     }
 
     /// A client on a stream opened beforehand (a TLS or WebSocket handshake done).
     pub fn over(stream: impl Io + 'static) -> Self {
-        Self {
-            stream: Box::new(stream),
-            buf: BytesMut::new(),
-            backlog: VecDeque::new(),
-            next_pkid: 0,
-            marker: Marker::new(),
+        let dialect = V5 {
             max_packet_size: PROTOCOL_MAX_PACKET_SIZE,
             topic_alias_maximum: 0,
+        };
+        Self {
+            link: RawLink::over(stream, dialect),
+            marker: Marker::new(),
         }
     }
 
     /// Opens a WebSocket to `path` on a `ws` listener, offering subprotocol `mqtt`, and sends
     /// nothing more.
     pub async fn ws(addr: SocketAddr, path: &str) -> Self {
-        match crate::ws::upgrade(tcp_stream(addr).await, addr, path, &["mqtt"]).await {
-            Ok((ws, _)) => Self::over(ws),
-            Err(e) => panic!("WebSocket upgrade to {addr}{path} failed: {e}"),
-        }
+        let tcp = raw_link::tcp_stream(addr).await;
+        Self::over(raw_link::ws_over(tcp, addr, path).await)
     }
 
     /// Opens TLS to a `tls` listener and sends nothing more.
     pub async fn tls(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> Self {
-        match crate::tls::connect(addr, config).await {
-            Ok(tls) => Self::over(tls),
-            Err(e) => panic!("TLS handshake with {addr} failed: {e}"),
-        }
+        Self::over(raw_link::tls_stream(addr, config).await)
     }
 
     /// Connects over TCP with a clean start and no properties; asserts CONNACK 0x00.
@@ -200,11 +232,13 @@ impl Raw5Client {
 
     /// Sends `connect` and returns the CONNACK, whatever its Reason Code.
     pub async fn connack(&mut self, connect: &Connect) -> Connack {
-        self.max_packet_size = connect
-            .properties
-            .maximum_packet_size
-            .map_or(PROTOCOL_MAX_PACKET_SIZE, |n| n as usize);
-        self.topic_alias_maximum = connect.properties.topic_alias_maximum.unwrap_or(0);
+        self.link.dialect = V5 {
+            max_packet_size: connect
+                .properties
+                .maximum_packet_size
+                .map_or(PROTOCOL_MAX_PACKET_SIZE, |n| n as usize),
+            topic_alias_maximum: connect.properties.topic_alias_maximum.unwrap_or(0),
+        };
         self.send_packet(&Packet::Connect(connect.clone())).await;
         match self.recv().await {
             Packet::Connack(ack) => ack,
@@ -233,76 +267,9 @@ impl Raw5Client {
         ack
     }
 
-    pub async fn send(&mut self, bytes: &[u8]) {
-        self.try_send(bytes).await.expect("send to broker");
-    }
-
-    /// Sends without failing the test: the broker may already have closed.
-    pub async fn try_send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        // TLS and WebSocket hold written bytes until flushed.
-        let write = async {
-            self.stream.write_all(bytes).await?;
-            self.stream.flush().await
-        };
-        tokio::time::timeout(WAIT, write)
-            .await
-            .map_err(|_| std::io::Error::other("send timed out"))?
-    }
-
     /// Encodes and sends `packet`.
     pub async fn send_packet(&mut self, packet: &Packet) {
         self.send(&encode(packet)).await;
-    }
-
-    pub fn next_pkid(&mut self) -> u16 {
-        self.next_pkid = self.next_pkid.checked_add(1).unwrap_or(1);
-        self.next_pkid
-    }
-
-    async fn read(&mut self, deadline: Instant) -> Read {
-        if let Some(packet) = self.backlog.pop_front() {
-            return Read::Packet(packet);
-        }
-        loop {
-            let head: Vec<u8> = self.buf.iter().take(16).copied().collect();
-            match v5::decode(&mut self.buf, self.max_packet_size, Sender::Server) {
-                Ok(Some(packet)) => {
-                    self.check(&packet);
-                    return Read::Packet(packet);
-                }
-                Ok(None) => {}
-                Err(e) => panic!("{}", invalid_packet(&head, &e)),
-            }
-            let mut chunk = [0u8; 16 * 1024];
-            match timeout_at(deadline, self.stream.read(&mut chunk)).await {
-                Err(_) => return Read::Timeout,
-                Ok(Ok(0)) | Ok(Err(_)) => return Read::Closed,
-                Ok(Ok(n)) => self.buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-    }
-
-    /// Rules on what the server sends this client that hold in every test.
-    fn check(&self, packet: &Packet) {
-        if let Packet::Publish(p) = packet {
-            if let Some(alias) = p.properties.topic_alias {
-                assert!(
-                    alias <= self.topic_alias_maximum,
-                    "the broker sent Topic Alias {alias} to a client whose Topic Alias Maximum \
-                     is {} (MQTT-3.1.2-26, MQTT-3.1.2-27): {p:?}",
-                    self.topic_alias_maximum
-                );
-            }
-        }
-    }
-
-    /// Next packet; panics if none arrives within `WAIT`, or on close.
-    pub async fn recv(&mut self) -> Packet {
-        match self.read(Instant::now() + WAIT).await {
-            Read::Packet(p) => p,
-            Read::Timeout => panic!("no packet from broker within {WAIT:?}"),
-            Read::Closed => panic!("connection closed while waiting for a packet"),
-        }
     }
 
     /// Next packet, which must be a PUBLISH. Does not acknowledge it.
@@ -310,41 +277,6 @@ impl Raw5Client {
         match self.recv().await {
             Packet::Publish(p) => p,
             other => panic!("expected PUBLISH, got {other:?}"),
-        }
-    }
-
-    /// Waits for `want`, keeping any other packets for later reads.
-    async fn recv_expected(&mut self, want: impl Fn(&Packet) -> bool, what: &str) -> Packet {
-        let deadline = Instant::now() + WAIT;
-        let mut skipped = Vec::new();
-        loop {
-            match self.read(deadline).await {
-                Read::Packet(p) if want(&p) => {
-                    for skipped in skipped.into_iter().rev() {
-                        self.backlog.push_front(skipped);
-                    }
-                    return p;
-                }
-                Read::Packet(p) => skipped.push(p),
-                Read::Timeout => panic!("no {what} within {WAIT:?} (got {skipped:?})"),
-                Read::Closed => {
-                    panic!("connection closed while waiting for {what} (got {skipped:?})")
-                }
-            }
-        }
-    }
-
-    /// Asserts the broker closes the connection within `within`; returns the packets it sent
-    /// before closing.
-    pub async fn expect_closed(&mut self, within: Duration) -> Vec<Packet> {
-        let deadline = Instant::now() + within;
-        let mut got = Vec::new();
-        loop {
-            match self.read(deadline).await {
-                Read::Packet(p) => got.push(p),
-                Read::Closed => return got,
-                Read::Timeout => panic!("connection still open after {within:?} (got {got:?})"),
-            }
         }
     }
 
@@ -699,7 +631,7 @@ impl Raw5Client {
         properties: DisconnectProperties,
     ) {
         self.send_disconnect(reason, properties).await;
-        let _ = self.stream.shutdown().await;
+        self.shutdown().await;
         let after = self.expect_closed(WAIT).await;
         assert!(
             after.iter().all(|p| matches!(
@@ -716,20 +648,8 @@ impl Raw5Client {
 
     /// Drops the connection with a TCP reset instead of a FIN, sending no DISCONNECT.
     pub fn reset(self) {
-        self.stream
-            .tcp()
-            .set_zero_linger()
-            .expect("set SO_LINGER 0");
+        self.link.reset();
     }
-}
-
-async fn tcp_stream(addr: SocketAddr) -> TcpStream {
-    let stream = tokio::time::timeout(WAIT, TcpStream::connect(addr))
-        .await
-        .expect("TCP connect timed out")
-        .expect("TCP connect failed");
-    stream.set_nodelay(true).expect("set TCP_NODELAY");
-    stream
 }
 
 /// DISCONNECT properties that set the Session Expiry Interval to `seconds` (3.14.2.2.2).
