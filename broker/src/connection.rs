@@ -296,15 +296,7 @@ async fn refuse<W: AsyncWrite + Unpin>(
     why: &str,
 ) {
     let mut out = BytesMut::new();
-    let connack = v5::Connack {
-        session_present: false,
-        reason,
-        properties: v5::ConnackProperties {
-            reason_string: (!why.is_empty()).then(|| why.to_string()),
-            ..Default::default()
-        },
-    };
-    let connack = v5::Packet::Connack(connack);
+    let connack = wire::refusing_connack(reason, why);
     if version.is_v5() {
         connack.encode(&mut out);
     } else if let Some(v3) = wire::packet_to_v3(&connack) {

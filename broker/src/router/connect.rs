@@ -25,14 +25,7 @@ const PROTOCOL_MAX_PACKET: usize = MAX_VARIABLE_BYTE_INTEGER as usize + 5;
 
 impl Router {
     fn refuse(handle: &ConnHandle, reason: ConnackReason, why: &str) {
-        handle.send_packet(Packet::Connack(crate::codec::v5::Connack {
-            session_present: false,
-            reason,
-            properties: ConnackProperties {
-                reason_string: Some(why.to_string()),
-                ..ConnackProperties::default()
-            },
-        }));
+        handle.send_packet(crate::wire::refusing_connack(reason, why));
         handle.close();
     }
 

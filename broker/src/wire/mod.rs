@@ -14,6 +14,7 @@ pub(crate) use from_v3::{connect_from_v3, packet_from_v3};
 pub(crate) use publish::{encode_publish_v5, publish_len_v5};
 pub(crate) use to_v3::packet_to_v3;
 
+use crate::codec::v5::{Connack, ConnackProperties, ConnackReason, Packet};
 use crate::codec::Protocol;
 
 /// The protocol revision a client connected with; replies follow its rules.
@@ -48,4 +49,17 @@ impl std::fmt::Display for Version {
             Version::V5 => "5.0",
         })
     }
+}
+
+/// The CONNACK that refuses a connection with `reason`, saying why in its Reason String (none
+/// if `why` is empty); a 3.1.1 client gets its return code from [`packet_to_v3`].
+pub(crate) fn refusing_connack(reason: ConnackReason, why: &str) -> Packet {
+    Packet::Connack(Connack {
+        session_present: false,
+        reason,
+        properties: ConnackProperties {
+            reason_string: (!why.is_empty()).then(|| why.to_string()),
+            ..ConnackProperties::default()
+        },
+    })
 }
