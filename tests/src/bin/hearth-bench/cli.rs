@@ -577,10 +577,11 @@ pub fn check_protocols(protocols: &[Protocol]) -> Result<(), String> {
     }
     for (i, p) in protocols.iter().enumerate() {
         if protocols[..i].contains(p) {
-            return Err(format!(
-                "--protocol names MQTT {} twice (3.1.1 and 4 are the same version)",
-                p.word()
-            ));
+            let hint = match p {
+                Protocol::V4 => " (3.1.1, 4 and 311 are the same version)",
+                Protocol::V5 => " (5 and 5.0 are the same version)",
+            };
+            return Err(format!("--protocol names MQTT {} twice{hint}", p.word()));
         }
     }
     Ok(())
@@ -812,6 +813,9 @@ mod tests {
         let twice = compare_protocols(&["--protocol", "4,3.1.1"]).expect("parses");
         let error = check_protocols(&twice).expect_err("refused");
         assert!(error.contains("MQTT 3.1.1 twice"), "{error}");
+        let twice = compare_protocols(&["--protocol", "5,5.0"]).expect("parses");
+        let error = check_protocols(&twice).expect_err("refused");
+        assert!(error.contains("MQTT 5.0 twice (5 and 5.0"), "{error}");
         assert!(check_protocols(&[]).is_err());
         assert_eq!(check_protocols(&[Protocol::V4, Protocol::V5]), Ok(()));
         assert_eq!(Protocol::V5.word(), "5.0");
