@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(
     name = "hearth-bench",
-    about = "Throughput and latency benchmark for MQTT 3.1.1 brokers over TCP, WebSocket and TLS"
+    about = "Throughput and latency benchmark for MQTT 3.1.1 and 5.0 brokers over TCP, WebSocket and TLS"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -375,6 +375,11 @@ pub struct ExternalArgs {
         default_value = "emqtt-bench,mosquitto-clients"
     )]
     pub generators: Vec<Generator>,
+    /// MQTT versions the generators speak (`3.1.1`, also `4`, and `5`: emqtt-bench `-V 4|5`,
+    /// the C clients `-V mqttv311|mqttv5`); with both (`3.1.1,5`) each scenario runs once per
+    /// version, in turn, on the same broker.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "3.1.1")]
+    pub protocol: Vec<Protocol>,
     /// emqtt-bench's scenarios, in turn (the C clients always run their QoS 0 1->1).
     #[arg(
         long,
@@ -527,6 +532,11 @@ pub struct LoadArgs {
     /// messages are queued in a persistent session.
     #[arg(long)]
     pub persistent_sessions: bool,
+    /// MQTT versions the clients speak: rumqttc's 3.1.1 client (`3.1.1`, also `4`), its 5.0
+    /// client (`5`, `rumqttc::v5`), or both (`3.1.1,5`), each scenario then running once per
+    /// version, in turn, on the same broker.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "3.1.1")]
+    pub protocol: Vec<Protocol>,
     /// Also print the table as markdown.
     #[arg(long)]
     pub markdown: bool,
@@ -536,6 +546,45 @@ impl LoadArgs {
     pub fn fanout_count(&self) -> u64 {
         self.fanout_messages.unwrap_or((self.messages / 10).max(1))
     }
+}
+
+/// The MQTT version clients speak.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// MQTT 3.1.1, protocol level 4.
+    #[value(name = "3.1.1", aliases = ["4", "311"])]
+    V4,
+    /// MQTT 5.0.
+    #[value(name = "5", alias = "5.0")]
+    V5,
+}
+
+impl Protocol {
+    /// How tables and headers name it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Protocol::V4 => "3.1.1",
+            Protocol::V5 => "5.0",
+        }
+    }
+}
+
+/// Refuses an empty `--protocol` list and one that names a version twice (`4,3.1.1`), which
+/// would measure it twice under one label.
+pub fn check_protocols(protocols: &[Protocol]) -> Result<(), String> {
+    if protocols.is_empty() {
+        return Err("--protocol names no version; give 3.1.1, 5 or 3.1.1,5".to_string());
+    }
+    for (i, p) in protocols.iter().enumerate() {
+        if protocols[..i].contains(p) {
+            let hint = match p {
+                Protocol::V4 => " (3.1.1, 4 and 311 are the same version)",
+                Protocol::V5 => " (5 and 5.0 are the same version)",
+            };
+            return Err(format!("--protocol names MQTT {} twice{hint}", p.word()));
+        }
+    }
+    Ok(())
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -577,7 +626,10 @@ pub enum ScenarioSel {
 mod tests {
     use clap::Parser;
 
-    use super::{Cli, Command, ExternalScenario, Generator, PersistenceMode, PersistencePart};
+    use super::{
+        check_protocols, Cli, Command, ExternalScenario, Generator, PersistenceMode,
+        PersistencePart, Protocol,
+    };
 
     #[test]
     fn connect_rate_defaults() {
@@ -705,5 +757,83 @@ mod tests {
             panic!("not storm");
         };
         assert_eq!((args.nodes, args.rate), (5, 200));
+    }
+
+    fn compare_protocols(args: &[&str]) -> Result<Vec<Protocol>, clap::Error> {
+        let argv = ["hearth-bench", "compare"]
+            .into_iter()
+            .chain(args.iter().copied());
+        match Cli::try_parse_from(argv)?.command {
+            Command::Compare(args) => Ok(args.load.protocol),
+            other => panic!("not compare: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn compare_protocol_is_3_1_1_unless_asked() {
+        assert_eq!(compare_protocols(&[]).expect("parses"), [Protocol::V4]);
+        for v4 in ["3.1.1", "4", "311"] {
+            assert_eq!(
+                compare_protocols(&["--protocol", v4]).expect("parses"),
+                [Protocol::V4],
+                "{v4}"
+            );
+        }
+        for v5 in ["5", "5.0"] {
+            assert_eq!(
+                compare_protocols(&["--protocol", v5]).expect("parses"),
+                [Protocol::V5],
+                "{v5}"
+            );
+        }
+        assert!(compare_protocols(&["--protocol", "3"]).is_err());
+        assert!(compare_protocols(&["--protocol", "6"]).is_err());
+    }
+
+    #[test]
+    fn both_protocols_in_one_run_keep_their_order() {
+        assert_eq!(
+            compare_protocols(&["--protocol", "4,5"]).expect("parses"),
+            [Protocol::V4, Protocol::V5]
+        );
+        assert_eq!(
+            compare_protocols(&["--protocol", "5,3.1.1"]).expect("parses"),
+            [Protocol::V5, Protocol::V4]
+        );
+        let cli = Cli::try_parse_from(["hearth-bench", "run", "--port", "1883", "--protocol", "5"])
+            .expect("parses");
+        let Command::Run(args) = cli.command else {
+            panic!("not run");
+        };
+        assert_eq!(args.load.protocol, [Protocol::V5]);
+    }
+
+    #[test]
+    fn a_version_named_twice_is_refused_with_the_reason() {
+        let twice = compare_protocols(&["--protocol", "4,3.1.1"]).expect("parses");
+        let error = check_protocols(&twice).expect_err("refused");
+        assert!(error.contains("MQTT 3.1.1 twice"), "{error}");
+        let twice = compare_protocols(&["--protocol", "5,5.0"]).expect("parses");
+        let error = check_protocols(&twice).expect_err("refused");
+        assert!(error.contains("MQTT 5.0 twice (5 and 5.0"), "{error}");
+        assert!(check_protocols(&[]).is_err());
+        assert_eq!(check_protocols(&[Protocol::V4, Protocol::V5]), Ok(()));
+        assert_eq!(Protocol::V5.word(), "5.0");
+    }
+
+    #[test]
+    fn external_protocol_defaults_to_3_1_1_and_takes_a_list() {
+        let cli = Cli::try_parse_from(["hearth-bench", "external"]).expect("parses");
+        let Command::External(args) = cli.command else {
+            panic!("not external");
+        };
+        assert_eq!(args.protocol, [Protocol::V4]);
+        let cli = Cli::try_parse_from(["hearth-bench", "external", "--protocol", "3.1.1,5"])
+            .expect("parses");
+        let Command::External(args) = cli.command else {
+            panic!("not external");
+        };
+        assert_eq!(args.protocol, [Protocol::V4, Protocol::V5]);
+        assert!(Cli::try_parse_from(["hearth-bench", "external", "--protocol", "v5"]).is_err());
     }
 }

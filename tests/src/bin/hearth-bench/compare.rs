@@ -8,8 +8,8 @@ use anyhow::{bail, Context, Result};
 use rustls::ClientConfig;
 
 use crate::brokers::{self, BrokerKind, Listener, Options, Persistence, ScratchDir};
-use crate::cli::{CompareArgs, LoadArgs, PersistenceMode, RunArgs, Transport};
-use crate::conn::{Endpoint, Link};
+use crate::cli::{self, CompareArgs, LoadArgs, PersistenceMode, Protocol, RunArgs, Transport};
+use crate::conn::{self, Endpoint, Link};
 use crate::cpu;
 use crate::disk;
 use crate::machine;
@@ -41,7 +41,8 @@ pub async fn run_one(args: RunArgs) -> Result<()> {
         link: link(args.load.transport, tls)?,
     };
     let run_id = run_id();
-    let work = async { Ok(drive(&name, None, endpoint, &args.load, &run_id).await) };
+    let protocols = &args.load.protocol;
+    let work = async { Ok(drive(&name, None, endpoint, &args.load, &run_id, protocols).await) };
     let rows = interruptible(work).await?;
     print_tables(&rows, args.load.markdown);
     Ok(())
@@ -88,6 +89,13 @@ pub async fn run_all(args: CompareArgs) -> Result<()> {
         kinds.push(kind);
     }
     let tcp = args.load.transport == Transport::Tcp;
+    let protocols = &args.load.protocol;
+    // rumqttd is driven over MQTT 3.1.1 only: rumqtt's README lists its v5 as not yet supported.
+    let rumqttd_protocols: Vec<Protocol> = protocols
+        .iter()
+        .copied()
+        .filter(|p| *p == Protocol::V4)
+        .collect();
     if !args.no_rumqttd && !tcp {
         lines.push("rumqttd: left out; it is only benchmarked over tcp".to_string());
     }
@@ -96,7 +104,18 @@ pub async fn run_all(args: CompareArgs) -> Result<()> {
             "rumqttd: left out; this build lacks it (build with `--features rumqttd`)".to_string(),
         );
     }
-    if !args.no_rumqttd && tcp && cfg!(feature = "rumqttd") {
+    let rumqttd_built = !args.no_rumqttd && tcp && cfg!(feature = "rumqttd");
+    if rumqttd_built && rumqttd_protocols.len() < protocols.len() {
+        let what = if rumqttd_protocols.is_empty() {
+            "left out"
+        } else {
+            "driven over MQTT 3.1.1 only"
+        };
+        lines.push(format!(
+            "rumqttd: {what}; rumqtt's README lists MQTT 5 in rumqttd as not yet supported"
+        ));
+    }
+    if rumqttd_built && !rumqttd_protocols.is_empty() {
         lines.push(
             "rumqttd: 0.20 in a child process; 4 MiB max payload, 1000 max connections, \
              1000-packet read batch, 10 x 100 MiB in-memory log"
@@ -155,6 +174,10 @@ pub async fn run_all(args: CompareArgs) -> Result<()> {
                 listener: &listener,
                 link: &link,
                 persistence: persistence.as_ref(),
+                protocols: match kind {
+                    BrokerKind::Rumqttd => &rumqttd_protocols,
+                    _ => protocols,
+                },
             };
             rows.extend(one_broker(started, &dir, startup, &args.load, &run_id).await);
         }
@@ -172,6 +195,8 @@ struct Started<'a> {
     listener: &'a Listener,
     link: &'a Link,
     persistence: Option<&'a Persistence>,
+    /// The MQTT versions its clients speak, in turn.
+    protocols: &'a [Protocol],
 }
 
 /// `ext4 on / (/dev/vda)`, or why the file system is unknown.
@@ -221,6 +246,7 @@ async fn one_broker(
         Err(e) => {
             eprintln!("{name}: {e:#}");
             let mut row = ScenarioResult::empty(name, "(not started)");
+            row.protocol = words(started.protocols);
             row.notes.push(format!("{e:#}").replace('\n', " | "));
             return vec![row];
         }
@@ -231,7 +257,8 @@ async fn one_broker(
         payload_len: load.payload,
         link: started.link.clone(),
     };
-    drive(name, Some(broker.pid()), endpoint, load, run_id).await
+    let pid = Some(broker.pid());
+    drive(name, pid, endpoint, load, run_id, started.protocols).await
 }
 
 /// Runs every selected scenario against one broker. `broker_pid` lets the
@@ -242,6 +269,7 @@ async fn drive(
     endpoint: Endpoint,
     load: &LoadArgs,
     run_id: &str,
+    protocols: &[Protocol],
 ) -> Vec<ScenarioResult> {
     let target = Target {
         broker: name,
@@ -250,8 +278,12 @@ async fn drive(
         run_id,
     };
     let mut rows = Vec::new();
-    for scenario in scenario::plan(load) {
-        eprintln!("  {name}: {}", scenario.label);
+    for scenario in scenario::plan(load, protocols) {
+        eprintln!(
+            "  {name}: {} over MQTT {}",
+            scenario.label,
+            scenario.protocol.word()
+        );
         let wall = Instant::now();
         let (bench_cpu, broker_cpu) = (cpu::seconds(None), broker_pid.and_then(cpu::seconds_of));
         let row = scenario::run(&target, &scenario).await;
@@ -297,6 +329,7 @@ pub(crate) async fn interruptible<T>(work: impl Future<Output = Result<T>>) -> R
 }
 
 fn check_load(load: &LoadArgs) -> Result<()> {
+    cli::check_protocols(&load.protocol).map_err(anyhow::Error::msg)?;
     if load.messages == 0 || load.fanout_count() == 0 {
         bail!("--messages and --fanout-messages must be at least 1");
     }
@@ -332,23 +365,49 @@ fn print_header(load: &LoadArgs, brokers: &[String]) {
         load.timeout
     );
     println!(
-        "client: rumqttc 0.25 over {}, TCP_NODELAY on, MQTT 3.1.1, {}",
+        "client: rumqttc 0.25 over {}, TCP_NODELAY on, {}, {}",
         match load.transport {
             Transport::Tcp => "TCP",
             Transport::Ws => "WebSocket (ws://, path /mqtt)",
             Transport::Tls => "TLS (mqtts://)",
             Transport::Wss => "WebSocket over TLS (wss://, path /mqtt)",
         },
+        protocols_line(&load.protocol),
         if load.persistent_sessions {
-            "subscribers with persistent sessions (clean_session=false), publishers clean"
+            format!(
+                "subscribers with persistent sessions (clean_session=false; MQTT 5.0: Clean \
+                 Start 0, Session Expiry Interval {} s), publishers clean",
+                conn::SESSION_EXPIRY
+            )
         } else {
-            "clean sessions"
+            "clean sessions".to_string()
         }
     );
     for line in brokers {
         println!("{line}");
     }
     println!();
+}
+
+/// `3.1.1, 5.0`: how a row names the versions it stands for.
+fn words(protocols: &[Protocol]) -> String {
+    let words: Vec<&str> = protocols.iter().map(|p| p.word()).collect();
+    words.join(", ")
+}
+
+/// The header's account of the versions measured, and what MQTT 5.0 changes about the load.
+fn protocols_line(protocols: &[Protocol]) -> String {
+    let mut line = format!("MQTT {}", words(protocols).replace(", ", " and "));
+    if protocols.len() > 1 {
+        line.push_str(" (each scenario once per version, in turn, on the same broker)");
+    }
+    if protocols.contains(&Protocol::V5) {
+        line.push_str(
+            "; 5.0 through rumqttc::v5, its QoS 1 window the lower of the in-flight setting and \
+             the broker's Receive Maximum",
+        );
+    }
+    line
 }
 
 fn print_tables(rows: &[ScenarioResult], markdown: bool) {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 
 use crate::brokers::{self, BrokerKind, Listener, Options, ScratchDir};
-use crate::cli::{ExternalArgs, Generator};
+use crate::cli::{self, ExternalArgs, Generator, Protocol};
 use crate::compare;
 use crate::machine;
 use crate::table::{self, Table};
@@ -28,6 +28,8 @@ pub struct Target<'a> {
     pub broker: &'static str,
     pub pid: u32,
     pub port: u16,
+    /// The MQTT version the generator speaks.
+    pub protocol: Protocol,
     pub args: &'a ExternalArgs,
     /// For the subscribers to be subscribed.
     pub startup: Duration,
@@ -73,6 +75,7 @@ struct Row {
     run: usize,
     broker: &'static str,
     generator: Generator,
+    protocol: Protocol,
     scenario: String,
     figures: Figures,
 }
@@ -136,6 +139,7 @@ pub async fn run(args: ExternalArgs) -> Result<()> {
 }
 
 fn check(args: &ExternalArgs) -> Result<()> {
+    cli::check_protocols(&args.protocol).map_err(anyhow::Error::msg)?;
     if args.runs == 0 {
         bail!("--runs must be at least 1");
     }
@@ -179,10 +183,21 @@ fn brokers_to_run(args: &ExternalArgs) -> (Vec<BrokerKind>, Vec<String>) {
         kinds.push(BrokerKind::Mosquitto(args.mosquitto_bin.clone()));
     }
     if !args.no_rumqttd {
-        if cfg!(feature = "rumqttd") {
+        let v4 = args.protocol.contains(&Protocol::V4);
+        if cfg!(feature = "rumqttd") && args.protocol.contains(&Protocol::V5) {
+            lines.push(format!(
+                "rumqttd: {}; rumqtt's README lists MQTT 5 in rumqttd as not yet supported",
+                if v4 {
+                    "driven over MQTT 3.1.1 only"
+                } else {
+                    "left out"
+                }
+            ));
+        }
+        if cfg!(feature = "rumqttd") && v4 {
             lines.push("rumqttd: 0.20 in a child process (serve-rumqttd)".to_string());
             kinds.push(BrokerKind::Rumqttd);
-        } else {
+        } else if cfg!(not(feature = "rumqttd")) {
             lines.push(
                 "rumqttd: left out; this build lacks it (build with `--features rumqttd`)"
                     .to_string(),
@@ -206,9 +221,13 @@ fn print_header(args: &ExternalArgs, tools: &Tools, brokers: &[String]) {
     println!("machine: {}", machine::description());
     println!(
         "runs: {}, each starting every broker afresh in turn, the order rotated by one each run; \
-         payload {} B; MQTT 3.1.1; one TCP listener on 127.0.0.1; a scenario ends when all \
+         payload {} B; MQTT {}; one TCP listener on 127.0.0.1; a scenario ends when all \
          have arrived, or {} ms after the publisher exited with nothing new, or at {} s",
-        args.runs, args.payload, args.drain_idle_ms, args.timeout
+        args.runs,
+        args.payload,
+        versions(&args.protocol),
+        args.drain_idle_ms,
+        args.timeout
     );
     if let Some(bin) = &tools.emqtt_bench {
         let scenarios: Vec<String> = tools
@@ -276,24 +295,12 @@ async fn one_broker(
 ) -> Vec<Row> {
     let name = kind.name();
     eprintln!("run {run}/{}: starting {name}", args.runs);
-    let mut planned: Vec<(Generator, String)> = Vec::new();
-    for generator in &args.generators {
-        match generator {
-            Generator::EmqttBench => planned.extend(
-                tools
-                    .emqtt_plan
-                    .iter()
-                    .map(|s| (*generator, s.label.clone())),
-            ),
-            Generator::MosquittoClients => {
-                planned.push((*generator, mosquitto_clients::LABEL.to_string()))
-            }
-        }
-    }
-    let row = |generator, scenario: &str, figures| Row {
+    let planned = planned(kind, args, tools);
+    let row = |generator, protocol, scenario: &str, figures| Row {
         run,
         broker: name,
         generator,
+        protocol,
         scenario: scenario.to_string(),
         figures,
     };
@@ -307,22 +314,28 @@ async fn one_broker(
                 let failed = Figures::failed(&e.context(format!("{name} did not start")));
                 return planned
                     .iter()
-                    .map(|(g, s)| row(*g, s, failed.clone()))
+                    .map(|(g, p, s)| row(*g, *p, s, failed.clone()))
                     .collect();
             }
         };
-    let target = Target {
+    let mut target = Target {
         broker: name,
         pid: broker.pid(),
         port: broker.port,
+        protocol: Protocol::V4,
         args,
         startup,
         timeout: Duration::from_secs(args.timeout),
         drain_idle: Duration::from_millis(args.drain_idle_ms),
     };
     let mut rows = Vec::new();
-    for (generator, label) in &planned {
-        eprintln!("  {name}: {} {label}", generator.word());
+    for (generator, protocol, label) in &planned {
+        eprintln!(
+            "  {name}: {} {label} over MQTT {}",
+            generator.word(),
+            protocol.word()
+        );
+        target.protocol = *protocol;
         let result = match generator {
             Generator::EmqttBench => {
                 let scenario = tools.emqtt_plan.iter().find(|s| &s.label == label);
@@ -341,9 +354,43 @@ async fn one_broker(
             }
         };
         eprintln!("    {}", progress(&figures));
-        rows.push(row(*generator, label, figures));
+        rows.push(row(*generator, *protocol, label, figures));
     }
     rows
+}
+
+/// What one broker goes through: every generator's scenarios, each once per version in turn
+/// (rumqttd only over 3.1.1).
+fn planned(
+    kind: &BrokerKind,
+    args: &ExternalArgs,
+    tools: &Tools,
+) -> Vec<(Generator, Protocol, String)> {
+    let protocols: Vec<Protocol> = args
+        .protocol
+        .iter()
+        .copied()
+        .filter(|p| !matches!(kind, BrokerKind::Rumqttd) || *p == Protocol::V4)
+        .collect();
+    let mut planned = Vec::new();
+    for generator in &args.generators {
+        let labels: Vec<String> = match generator {
+            Generator::EmqttBench => tools.emqtt_plan.iter().map(|s| s.label.clone()).collect(),
+            Generator::MosquittoClients => vec![mosquitto_clients::LABEL.to_string()],
+        };
+        for label in labels {
+            for protocol in &protocols {
+                planned.push((*generator, *protocol, label.clone()));
+            }
+        }
+    }
+    planned
+}
+
+/// `3.1.1 and 5.0`.
+fn versions(protocols: &[Protocol]) -> String {
+    let words: Vec<&str> = protocols.iter().map(|p| p.word()).collect();
+    words.join(" and ")
 }
 
 fn progress(f: &Figures) -> String {
@@ -426,6 +473,7 @@ fn mosquitto_of<'a>(rows: &'a [Row], row: &Row) -> Option<&'a Row> {
         r.broker == "mosquitto"
             && r.run == row.run
             && r.generator == row.generator
+            && r.protocol == row.protocol
             && r.scenario == row.scenario
     })
 }
@@ -439,14 +487,16 @@ fn print_tables(
 ) {
     let per_second = generator == Generator::EmqttBench;
     let mine: Vec<&Row> = rows.iter().filter(|r| r.generator == generator).collect();
-    let mut headers = vec!["run", "broker", "scenario", "sent", "received", "lost"];
+    let mut headers = vec![
+        "run", "broker", "mqtt", "scenario", "sent", "received", "lost",
+    ];
     if per_second {
         headers.extend(["msgs/s median", "min-max", "secs"]);
     } else {
         headers.push("msgs/s");
     }
     headers.extend(["cpu us/msg", "msgs/s vs mosq", "cpu vs mosq"]);
-    let mut raw = Table::new(&headers, 3);
+    let mut raw = Table::new(&headers, 4);
     for r in &mine {
         let f = &r.figures;
         let mosquitto = mosquitto_of(rows, r).map(|m| &m.figures);
@@ -454,6 +504,7 @@ fn print_tables(
         let mut cells = vec![
             r.run.to_string(),
             r.broker.to_string(),
+            r.protocol.word().to_string(),
             r.scenario.clone(),
             opt(f.sent),
             opt(f.received),
@@ -478,6 +529,7 @@ fn print_tables(
     let mut summary = Table::new(
         &[
             "broker",
+            "mqtt",
             "scenario",
             "runs",
             "msgs/s",
@@ -488,14 +540,23 @@ fn print_tables(
             "msgs/s vs mosq",
             "cpu vs mosq",
         ],
-        2,
+        3,
     );
+    let cases = scenarios
+        .iter()
+        .flat_map(|s| args.protocol.iter().map(move |p| (s, *p)));
     for broker in brokers {
-        for scenario in scenarios {
+        for (scenario, protocol) in cases.clone() {
             let these: Vec<&&Row> = mine
                 .iter()
-                .filter(|r| r.broker == *broker && &r.scenario == scenario)
+                .filter(|r| {
+                    r.broker == *broker && r.protocol == protocol && &r.scenario == scenario
+                })
                 .collect();
+            if these.is_empty() {
+                // rumqttd over MQTT 5.0: never planned, so no row.
+                continue;
+            }
             let of = |get: &dyn Fn(&Row) -> Option<f64>| -> Vec<f64> {
                 these.iter().filter_map(|r| get(r)).collect()
             };
@@ -519,6 +580,7 @@ fn print_tables(
             summary.row(
                 vec![
                     broker.to_string(),
+                    protocol.word().to_string(),
                     scenario.clone(),
                     format!("{} of {}", rates.len(), these.len()),
                     table::rate(median(&rates)),
@@ -544,6 +606,50 @@ fn print_tables(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_scenario_runs_per_protocol_and_rumqttd_over_3_1_1_only() {
+        use clap::Parser;
+
+        use crate::cli::{Cli, Command};
+        let argv = [
+            "hearth-bench",
+            "external",
+            "--protocol",
+            "3.1.1,5",
+            "--scenarios",
+            "qos0,qos1",
+        ];
+        let Command::External(args) = Cli::try_parse_from(argv).expect("parses").command else {
+            panic!("not external");
+        };
+        let tools = Tools {
+            emqtt_bench: None,
+            emqtt_plan: emqtt_bench::plan(&args),
+        };
+        let mosquitto = BrokerKind::Mosquitto(PathBuf::from("/usr/sbin/mosquitto"));
+        let plan = planned(&mosquitto, &args, &tools);
+        let shown: Vec<(Generator, &str, &str)> = plan
+            .iter()
+            .map(|(g, p, s)| (*g, p.word(), s.as_str()))
+            .collect();
+        let (e, m) = (Generator::EmqttBench, Generator::MosquittoClients);
+        assert_eq!(
+            shown,
+            [
+                (e, "3.1.1", "QoS 0 1->1"),
+                (e, "5.0", "QoS 0 1->1"),
+                (e, "3.1.1", "QoS 1 1->1 stop-and-wait"),
+                (e, "5.0", "QoS 1 1->1 stop-and-wait"),
+                (m, "3.1.1", "QoS 0 1->1"),
+                (m, "5.0", "QoS 0 1->1"),
+            ]
+        );
+        let rumqttd = planned(&BrokerKind::Rumqttd, &args, &tools);
+        assert_eq!(rumqttd.len(), 3);
+        assert!(rumqttd.iter().all(|(_, p, _)| *p == Protocol::V4));
+        assert_eq!(versions(&args.protocol), "3.1.1 and 5.0");
+    }
 
     #[test]
     fn median_and_range() {

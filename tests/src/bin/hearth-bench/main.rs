@@ -1,10 +1,11 @@
-//! Throughput and latency benchmark for MQTT 3.1.1 brokers over TCP, WebSocket and TLS.
+//! Throughput and latency benchmark for MQTT 3.1.1 and 5.0 brokers over TCP, WebSocket and TLS.
 //!
 //! `run` drives one broker that is already listening, `compare` starts
 //! Mosquitto, an embedded rumqttd and optionally Hearth one after the other
-//! and drives each, `serve-rumqttd` is the embedded peer broker itself. `--transport` picks
-//! TCP, WebSocket, TLS or WebSocket over TLS. `idle-rss` measures the memory a connected,
-//! idle client costs each broker; `connect-rate` and `storm` start Mosquitto and Hearth in
+//! and drives each, with rumqttc's 3.1.1 or 5.0 client or both (`--protocol`);
+//! `serve-rumqttd` is the embedded peer broker itself. `--transport` picks TCP, WebSocket,
+//! TLS or WebSocket over TLS. `idle-rss` measures the memory a connected, idle client costs
+//! each broker; `connect-rate` and `storm` start Mosquitto and Hearth in
 //! turn with password files and time CONNECTs; `persistence` measures what each broker
 //! writes to disk to keep its state, and how fast it restarts on it. `external` starts
 //! Mosquitto, rumqttd (with `--features rumqttd`) and Hearth in turn and drives each with
@@ -14,6 +15,7 @@ mod acked_rate;
 mod brokers;
 mod child_exit;
 mod cli;
+mod client;
 mod clock;
 mod compare;
 mod conn;

@@ -9,16 +9,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, EventLoop, Packet, QoS};
+use rumqttc::QoS;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, timeout, timeout_at, Instant};
 
+use crate::cli::Protocol;
+use crate::client::{self, Client, Connection, Incoming};
 use crate::clock;
-use crate::conn::{self, Endpoint};
+use crate::conn::Endpoint;
 use crate::payload;
 
 pub struct PublisherSpec {
+    pub protocol: Protocol,
     pub client_id: String,
     pub topic: String,
     pub qos: QoS,
@@ -36,6 +39,9 @@ pub struct PubReport {
     pub sent: u64,
     pub first_send_ns: Option<u64>,
     pub last_send_ns: u64,
+    /// The Receive Maximum an MQTT 5.0 broker announced in its CONNACK: its QoS 1 window for
+    /// this publisher, if lower than `inflight`.
+    pub receive_maximum: Option<u16>,
     /// Why publishing stopped before `count`, if it did.
     pub stopped: Option<String>,
 }
@@ -60,18 +66,22 @@ impl Publisher {
     /// Connects and starts publishing at once; the task keeps polling for
     /// acknowledgements after the last publish until `close`.
     pub fn spawn(endpoint: &Endpoint, spec: PublisherSpec, deadlines: Deadlines) -> Self {
-        let (client, eventloop) = conn::client(
+        let (client, connection) = client::new(
             endpoint,
-            &spec.client_id,
-            spec.inflight,
-            spec.channel_capacity,
+            &client::Spec {
+                protocol: spec.protocol,
+                client_id: &spec.client_id,
+                clean_session: true,
+                inflight: spec.inflight,
+                channel_capacity: spec.channel_capacity,
+            },
         );
         let acked = Arc::new(AtomicU64::new(0));
         let (stop, stop_rx) = watch::channel(false);
         let (report_tx, report) = oneshot::channel();
         let run = Run {
             client,
-            eventloop,
+            connection,
             spec,
             payload_len: endpoint.payload_len,
             acked: acked.clone(),
@@ -116,8 +126,8 @@ impl Publisher {
 }
 
 struct Run {
-    client: AsyncClient,
-    eventloop: EventLoop,
+    client: Client,
+    connection: Connection,
     spec: PublisherSpec,
     payload_len: usize,
     acked: Arc<AtomicU64>,
@@ -156,11 +166,11 @@ impl Run {
             let event = tokio::select! {
                 biased;
                 _ = stop.changed() => return None,
-                event = self.eventloop.poll() => event,
+                event = self.connection.next() => event,
                 _ = sleep_until(wake), if self.report_tx.is_some() => continue,
             };
             match event {
-                Ok(Event::Incoming(Packet::PubAck(_))) => {
+                Ok(Incoming::PubAck) => {
                     self.acked.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok(_) => {}
@@ -177,8 +187,11 @@ impl Run {
     async fn connect(&mut self, deadline: Instant) -> Result<(), String> {
         let wait = async {
             loop {
-                match self.eventloop.poll().await {
-                    Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok(()),
+                match self.connection.next().await {
+                    Ok(Incoming::ConnAck { receive_maximum }) => {
+                        self.report.receive_maximum = receive_maximum;
+                        return Ok(());
+                    }
                     Ok(_) => {}
                     Err(e) => return Err(format!("publisher connect failed: {e}")),
                 }
@@ -202,11 +215,7 @@ impl Run {
             let sent_ns = clock::now_ns();
             let body = payload::encode(seq, sent_ns, self.payload_len);
             let topic = self.spec.topic.as_str();
-            if self
-                .client
-                .try_publish(topic, self.spec.qos, false, body)
-                .is_err()
-            {
+            if self.client.try_publish(topic, self.spec.qos, body).is_err() {
                 break;
             }
             self.report.first_send_ns.get_or_insert(sent_ns);

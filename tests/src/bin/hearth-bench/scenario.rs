@@ -1,4 +1,5 @@
-//! The three load shapes and the run of one of them against one broker.
+//! The three load shapes, each for every selected MQTT version, and the run of one of them
+//! against one broker.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use rumqttc::QoS;
 use tokio::sync::watch;
 use tokio::time::{sleep, timeout_at, Instant};
 
-use crate::cli::{LoadArgs, ScenarioSel};
+use crate::cli::{LoadArgs, Protocol, ScenarioSel};
 use crate::conn::Endpoint;
 use crate::publisher::{Deadlines, PubReport, Publisher, PublisherSpec};
 use crate::stats::{latency_histogram, ScenarioResult};
@@ -22,18 +23,22 @@ pub struct Scenario {
     pub label: String,
     /// Short name used in topics and client ids.
     pub key: &'static str,
+    /// The version publisher and subscribers speak.
+    pub protocol: Protocol,
     pub qos: QoS,
     pub subscribers: usize,
     pub messages: u64,
     pub wildcard: bool,
 }
 
-/// The scenarios selected on the command line, in table order.
-pub fn plan(load: &LoadArgs) -> Vec<Scenario> {
-    let all = [
+/// The scenarios selected on the command line, in table order: each load shape once per
+/// `protocols` entry, in turn, so the versions' rows of one shape are measured back to back.
+pub fn plan(load: &LoadArgs, protocols: &[Protocol]) -> Vec<Scenario> {
+    let shapes = [
         Scenario {
             label: "QoS0 1->1".to_string(),
             key: "q0",
+            protocol: Protocol::V4,
             qos: QoS::AtMostOnce,
             subscribers: 1,
             messages: load.messages,
@@ -42,6 +47,7 @@ pub fn plan(load: &LoadArgs) -> Vec<Scenario> {
         Scenario {
             label: "QoS1 1->1 pipelined".to_string(),
             key: "q1",
+            protocol: Protocol::V4,
             qos: QoS::AtLeastOnce,
             subscribers: 1,
             messages: load.messages,
@@ -50,6 +56,7 @@ pub fn plan(load: &LoadArgs) -> Vec<Scenario> {
         Scenario {
             label: format!("QoS0 fan-out 1->{} wildcard", load.subscribers),
             key: "fan",
+            protocol: Protocol::V4,
             qos: QoS::AtMostOnce,
             subscribers: load.subscribers,
             messages: load.fanout_count(),
@@ -62,7 +69,27 @@ pub fn plan(load: &LoadArgs) -> Vec<Scenario> {
         ScenarioSel::Qos1 => s.key == "q1",
         ScenarioSel::Fanout => s.key == "fan",
     };
-    all.into_iter().filter(wanted).collect()
+    shapes
+        .into_iter()
+        .filter(wanted)
+        .flat_map(|shape| {
+            protocols.iter().map(move |&protocol| Scenario {
+                protocol,
+                ..shape.clone()
+            })
+        })
+        .collect()
+}
+
+impl Scenario {
+    /// Names this scenario in topics and client ids: the key, and for MQTT 5.0 a suffix, so
+    /// that the versions' runs of one shape never share a client id or a topic.
+    fn tag(&self) -> String {
+        match self.protocol {
+            Protocol::V4 => self.key.to_string(),
+            Protocol::V5 => format!("{}-v5", self.key),
+        }
+    }
 }
 
 /// Everything a scenario run needs besides the scenario itself.
@@ -77,8 +104,10 @@ pub struct Target<'a> {
 /// Runs one scenario; never fails, problems end up in the row's notes.
 pub async fn run(target: &Target<'_>, scenario: &Scenario) -> ScenarioResult {
     let mut result = ScenarioResult::empty(target.broker, &scenario.label);
+    result.protocol = scenario.protocol.word().to_string();
     let deadline = Instant::now() + Duration::from_secs(target.load.timeout);
-    let prefix = format!("bench/{}/{}", scenario.key, target.run_id);
+    let tag = scenario.tag();
+    let prefix = format!("bench/{tag}/{}", target.run_id);
     let (filter, topic) = if scenario.wildcard {
         (format!("{prefix}/+"), format!("{prefix}/x"))
     } else {
@@ -90,7 +119,8 @@ pub async fn run(target: &Target<'_>, scenario: &Scenario) -> ScenarioResult {
     let mut subs = Vec::with_capacity(scenario.subscribers);
     for i in 0..scenario.subscribers {
         let spec = SubscriberSpec {
-            client_id: format!("hb-{}-{}-s{i}", target.run_id, scenario.key),
+            protocol: scenario.protocol,
+            client_id: format!("hb-{}-{tag}-s{i}", target.run_id),
             filter: filter.clone(),
             qos: scenario.qos,
             expected: scenario.messages,
@@ -116,7 +146,8 @@ pub async fn run(target: &Target<'_>, scenario: &Scenario) -> ScenarioResult {
     }
 
     let spec = PublisherSpec {
-        client_id: format!("hb-{}-{}-pub", target.run_id, scenario.key),
+        protocol: scenario.protocol,
+        client_id: format!("hb-{}-{tag}-pub", target.run_id),
         topic,
         qos: scenario.qos,
         count: scenario.messages,
@@ -135,8 +166,11 @@ pub async fn run(target: &Target<'_>, scenario: &Scenario) -> ScenarioResult {
     if let Some(why) = &report.stopped {
         result.notes.push(why.clone());
     }
-
     let need_acks = scenario.qos != QoS::AtMostOnce;
+    if let Some(note) = window_note(need_acks, report.receive_maximum, target.load.inflight) {
+        result.notes.push(note);
+    }
+
     let idle = Duration::from_millis(target.load.drain_idle_ms);
     // Even a publisher stopped by the timeout gets one idle window, so
     // messages already on their way are still counted.
@@ -164,6 +198,16 @@ pub async fn run(target: &Target<'_>, scenario: &Scenario) -> ScenarioResult {
     finish_subscribers(&mut result, subs, &stop).await;
     fill_rate(&mut result, &report, &progress);
     result
+}
+
+/// Says so when an MQTT 5.0 broker's Receive Maximum held the QoS 1 publisher to a smaller
+/// window than `--inflight`: the row then measures that window, not the one asked for.
+fn window_note(need_acks: bool, receive_maximum: Option<u16>, inflight: u16) -> Option<String> {
+    let limit = receive_maximum.filter(|&m| need_acks && m < inflight)?;
+    Some(format!(
+        "the broker's Receive Maximum {limit} held the publisher to {limit} QoS 1 messages \
+         in flight (--inflight {inflight})"
+    ))
 }
 
 async fn wait_subscribed(subs: &mut [Subscriber], deadline: Instant) -> Result<(), String> {
@@ -281,5 +325,63 @@ fn fill_rate(result: &mut ScenarioResult, report: &PubReport, progress: &Progres
             let secs = (last_rx - first) as f64 / 1e9;
             result.rate = Some(result.delivered as f64 / secs);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn load(args: &[&str]) -> LoadArgs {
+        let argv = ["hearth-bench", "compare"]
+            .into_iter()
+            .chain(args.iter().copied());
+        match Cli::try_parse_from(argv).expect("parses").command {
+            Command::Compare(args) => args.load,
+            other => panic!("not compare: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_shape_runs_once_per_protocol_back_to_back() {
+        let load = load(&["--subscribers", "5"]);
+        let plan = plan(&load, &[Protocol::V4, Protocol::V5]);
+        let rows: Vec<(&str, Protocol)> = plan.iter().map(|s| (s.key, s.protocol)).collect();
+        assert_eq!(
+            rows,
+            [
+                ("q0", Protocol::V4),
+                ("q0", Protocol::V5),
+                ("q1", Protocol::V4),
+                ("q1", Protocol::V5),
+                ("fan", Protocol::V4),
+                ("fan", Protocol::V5),
+            ]
+        );
+        assert_eq!(plan[5].subscribers, 5);
+        assert_eq!(plan[5].label, plan[4].label);
+        let tags: Vec<String> = plan.iter().map(Scenario::tag).collect();
+        assert_eq!(tags, ["q0", "q0-v5", "q1", "q1-v5", "fan", "fan-v5"]);
+    }
+
+    #[test]
+    fn one_shape_and_one_protocol() {
+        let load = load(&["--scenario", "qos1"]);
+        let plan = plan(&load, &[Protocol::V5]);
+        assert_eq!(plan.len(), 1);
+        assert_eq!((plan[0].key, plan[0].protocol), ("q1", Protocol::V5));
+        assert_eq!(plan[0].qos, QoS::AtLeastOnce);
+    }
+
+    #[test]
+    fn a_lower_receive_maximum_is_noted_for_qos1_only() {
+        let note = window_note(true, Some(20), 1000).expect("a note");
+        assert!(note.contains("Receive Maximum 20"), "{note}");
+        assert_eq!(window_note(false, Some(20), 1000), None);
+        assert_eq!(window_note(true, Some(1000), 1000), None);
+        assert_eq!(window_note(true, None, 1000), None);
     }
 }

@@ -49,6 +49,9 @@ impl SeenSet {
 #[derive(Debug, Clone)]
 pub struct ScenarioResult {
     pub broker: String,
+    /// The MQTT version the clients spoke (`3.1.1`, `5.0`), or those planned for a row that
+    /// stands for a broker that did not start.
+    pub protocol: String,
     pub scenario: String,
     pub sent: u64,
     pub expected: u64,
@@ -68,6 +71,7 @@ impl ScenarioResult {
     pub fn empty(broker: &str, scenario: &str) -> Self {
         ScenarioResult {
             broker: broker.to_string(),
+            protocol: String::new(),
             scenario: scenario.to_string(),
             sent: 0,
             expected: 0,

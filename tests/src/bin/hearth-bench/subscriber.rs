@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use hdrhistogram::Histogram;
-use rumqttc::{Event, Packet, QoS, SubscribeReasonCode};
+use rumqttc::QoS;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::cli::Protocol;
+use crate::client::{self, Connection, Incoming};
 use crate::clock;
-use crate::conn::{self, Endpoint};
+use crate::conn::Endpoint;
 use crate::payload;
 use crate::stats::{latency_histogram, Seen, SeenSet};
 
@@ -40,6 +42,7 @@ pub struct Subscriber {
 }
 
 pub struct SubscriberSpec {
+    pub protocol: Protocol,
     pub client_id: String,
     pub filter: String,
     pub qos: QoS,
@@ -56,11 +59,19 @@ pub fn spawn(
     stop: watch::Receiver<bool>,
 ) -> Result<Subscriber> {
     // Subscribers only send SUBSCRIBE and acks, so a small channel is enough.
-    let (client, eventloop) =
-        conn::client_with_session(endpoint, &spec.client_id, spec.clean_session, 100, 16);
+    let (client, connection) = client::new(
+        endpoint,
+        &client::Spec {
+            protocol: spec.protocol,
+            client_id: &spec.client_id,
+            clean_session: spec.clean_session,
+            inflight: 100,
+            channel_capacity: 16,
+        },
+    );
     // Queued now, sent by the event loop right after CONNACK.
     client
-        .try_subscribe(spec.filter.clone(), spec.qos)
+        .try_subscribe(&spec.filter, spec.qos)
         .map_err(|e| anyhow::anyhow!("queueing SUBSCRIBE for {}: {e}", spec.client_id))?;
     let (ready_tx, ready) = oneshot::channel();
     let histogram = latency_histogram()?;
@@ -68,13 +79,13 @@ pub fn spawn(
         // Keep the client alive: dropping it closes the request channel,
         // which makes the event loop end.
         let _client = client;
-        drive(eventloop, spec, histogram, progress, stop, ready_tx).await
+        drive(connection, spec, histogram, progress, stop, ready_tx).await
     });
     Ok(Subscriber { ready, task })
 }
 
 async fn drive(
-    mut eventloop: rumqttc::EventLoop,
+    mut connection: Connection,
     spec: SubscriberSpec,
     latency_us: Histogram<u64>,
     progress: Arc<Progress>,
@@ -94,18 +105,14 @@ async fn drive(
         let event = tokio::select! {
             biased;
             _ = stop.changed() => break,
-            event = eventloop.poll() => event,
+            event = connection.next() => event,
         };
         match event {
-            Ok(Event::Incoming(Packet::Publish(publish))) => {
+            Ok(Incoming::Publish(payload)) => {
                 let now = clock::now_ns();
-                record(&mut report, &mut seen, &publish.payload, now, &progress);
+                record(&mut report, &mut seen, &payload, now, &progress);
             }
-            Ok(Event::Incoming(Packet::SubAck(ack))) => {
-                let granted = ack
-                    .return_codes
-                    .iter()
-                    .all(|c| matches!(c, SubscribeReasonCode::Success(_)));
+            Ok(Incoming::SubAck { granted }) => {
                 if let Some(tx) = ready_tx.take() {
                     let result = if granted {
                         Ok(())

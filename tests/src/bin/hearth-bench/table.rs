@@ -132,6 +132,7 @@ pub fn scenarios(rows: &[ScenarioResult]) -> Table {
     let mut table = Table::new(
         &[
             "broker",
+            "mqtt",
             "scenario",
             "sent",
             "delivered",
@@ -141,7 +142,7 @@ pub fn scenarios(rows: &[ScenarioResult]) -> Table {
             "p50 us",
             "p99 us",
         ],
-        2,
+        3,
     );
     let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
     for r in rows {
@@ -151,6 +152,7 @@ pub fn scenarios(rows: &[ScenarioResult]) -> Table {
         }
         table.rows.push(vec![
             r.broker.clone(),
+            r.protocol.clone(),
             scenario,
             r.sent.to_string(),
             r.delivered.to_string(),
@@ -189,6 +191,7 @@ mod tests {
     #[test]
     fn renders_notes_and_alignment() {
         let mut row = ScenarioResult::empty("mosquitto", "QoS0 1->1");
+        row.protocol = "5.0".to_string();
         row.sent = 10;
         row.expected = 10;
         row.delivered = 9;
@@ -198,8 +201,8 @@ mod tests {
         assert!(text.contains("QoS0 1->1 [1]"));
         assert!(text.contains("[1] drain hit the scenario timeout"));
         let md = table.markdown();
-        assert!(md.starts_with("| broker | scenario |"));
-        assert!(md.contains("| mosquitto | QoS0 1->1 [1] | 10 | 9 | 1 | 0 | - | - | - |"));
+        assert!(md.starts_with("| broker | mqtt | scenario |"));
+        assert!(md.contains("| mosquitto | 5.0 | QoS0 1->1 [1] | 10 | 9 | 1 | 0 | - | - | - |"));
     }
 
     #[test]

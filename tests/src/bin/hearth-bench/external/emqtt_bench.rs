@@ -13,7 +13,7 @@ use tokio::time::{sleep_until, timeout_at, Instant};
 
 use super::process::{self, Proc};
 use super::{median, Figures, Target};
-use crate::cli::{ExternalArgs, ExternalScenario};
+use crate::cli::{ExternalArgs, ExternalScenario, Protocol};
 use crate::cpu;
 
 /// Where the tool is looked for, and built, when `--emqtt-bench` is not given.
@@ -204,16 +204,29 @@ fn reader(
     }
 }
 
-fn common(mode: &str, port: u16) -> Vec<String> {
-    [mode, "-h", "127.0.0.1", "-p", &port.to_string(), "-V", "4"]
-        .map(String::from)
-        .to_vec()
+/// Mode, broker and MQTT version (`-V 4` or `-V 5`), as both tool processes take them.
+fn common(mode: &str, port: u16, protocol: Protocol) -> Vec<String> {
+    let version = match protocol {
+        Protocol::V4 => "4",
+        Protocol::V5 => "5",
+    };
+    [
+        mode,
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-V",
+        version,
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// Runs one scenario against the broker in `target`.
 pub async fn run(bin: &Path, target: &Target<'_>, scenario: &Scenario) -> Result<Figures> {
     let broker = target.broker;
-    let mut sub_args = common("sub", target.port);
+    let mut sub_args = common("sub", target.port, target.protocol);
     sub_args.extend(
         [
             "-c",
@@ -236,7 +249,7 @@ pub async fn run(bin: &Path, target: &Target<'_>, scenario: &Scenario) -> Result
     subscribed(&sub, &mut sub_rx, scenario.subscribers, target.startup).await?;
 
     let cpu_start = cpu::seconds_of(target.pid);
-    let mut pub_args = common("pub", target.port);
+    let mut pub_args = common("pub", target.port, target.protocol);
     pub_args.extend(
         [
             "-c",
@@ -432,6 +445,15 @@ async fn subscribed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_tools_get_the_protocol_version() {
+        assert_eq!(
+            common("sub", 1883, Protocol::V5),
+            ["sub", "-h", "127.0.0.1", "-p", "1883", "-V", "5"]
+        );
+        assert_eq!(common("pub", 1884, Protocol::V4)[5..], ["-V", "4"]);
+    }
 
     #[test]
     fn parses_per_second_lines() {

@@ -1,6 +1,7 @@
 //! Debian's C clients as a generator: `mosquitto_sub -t bench/t -q 0` piped into this
 //! process, which counts the lines as they arrive, and `mosquitto_pub -l -t bench/t -q 0`
-//! fed N lines from this process's own pipe to its stdin.
+//! fed N lines from this process's own pipe to its stdin; all of them with `-V mqttv311` or
+//! `-V mqttv5`.
 //!
 //! Knowing the subscriber is subscribed: mosquitto_sub prints nothing when its SUBACK comes,
 //! so a marker message (`hearth-bench-ready-<run>`) is published with a one-off
@@ -22,6 +23,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 
 use super::process::{self, Proc};
 use super::{Figures, Target};
+use crate::cli::Protocol;
 use crate::cpu;
 use crate::stats::{Seen, SeenSet};
 
@@ -136,6 +138,14 @@ fn counter(
     }
 }
 
+/// The clients' `-V` argument for `protocol`.
+fn version(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::V4 => "mqttv311",
+        Protocol::V5 => "mqttv5",
+    }
+}
+
 /// Runs the QoS 0 1->1 flood against the broker in `target`.
 pub async fn run(target: &Target<'_>, run_id: &str) -> Result<Figures> {
     let args = target.args;
@@ -154,7 +164,20 @@ pub async fn run(target: &Target<'_>, run_id: &str) -> Result<Figures> {
         last_cpu: None,
     }));
     let (tx, mut events) = unbounded_channel();
-    let sub_args = ["-h", "127.0.0.1", "-p", &port, "-t", TOPIC, "-q", "0"].map(String::from);
+    let version = version(target.protocol);
+    let sub_args = [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-V",
+        version,
+        "-t",
+        TOPIC,
+        "-q",
+        "0",
+    ]
+    .map(String::from);
     let mut sub = Proc::spawn(
         format!("mosquitto_sub ({broker})"),
         &args.mosquitto_sub,
@@ -165,7 +188,20 @@ pub async fn run(target: &Target<'_>, run_id: &str) -> Result<Figures> {
     let tries = subscribed(target, &sub, &mut events, &marker).await?;
     eprintln!("    mosquitto_sub subscribed: the marker arrived after {tries} publish(es)");
 
-    let pub_args = ["-h", "127.0.0.1", "-p", &port, "-l", "-t", TOPIC, "-q", "0"].map(String::from);
+    let pub_args = [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-V",
+        version,
+        "-l",
+        "-t",
+        TOPIC,
+        "-q",
+        "0",
+    ]
+    .map(String::from);
     let (pub_tx, mut pub_events) = unbounded_channel();
     let mut publisher = Proc::spawn(
         format!("mosquitto_pub ({broker})"),
@@ -308,6 +344,8 @@ async fn subscribed(
         "127.0.0.1",
         "-p",
         &port,
+        "-V",
+        version(target.protocol),
         "-t",
         TOPIC,
         "-q",
