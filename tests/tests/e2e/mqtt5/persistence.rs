@@ -101,7 +101,7 @@ async fn a_v5_session_its_subscription_options_and_queued_properties_survive_a_r
         Raw5Client::connect_with(second.addr(), &raw5::persistent("hub", 3600)).await;
     assert!(connack.session_present, "the session outlived the restart");
     let got = hub.collect_before_marker().await;
-    let summary: Vec<(&str, &str, Vec<u32>, Vec<(&str, &str)>)> = got
+    let summary: Vec<_> = got
         .iter()
         .map(|p| {
             (
