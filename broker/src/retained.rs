@@ -54,7 +54,7 @@ impl RetainedStore {
         persistent_store_has_room: impl FnOnce(usize) -> bool,
     ) -> Result<(), NotStored> {
         if self.is_new_topic(msg) {
-            if !persistent_store_has_room(crate::store::message_bytes(&msg.topic, &msg.payload)) {
+            if !persistent_store_has_room(crate::store::stored_bytes(msg)) {
                 return Err(NotStored::StoreFull);
             }
             if self.count >= self.limit {
@@ -74,7 +74,7 @@ impl RetainedStore {
             };
             if let Some(old) = self.tree.value_mut(id).take() {
                 self.count -= 1;
-                self.bytes -= crate::store::message_bytes(&old.topic, &old.payload);
+                self.bytes -= crate::store::stored_bytes(&old);
             }
             self.tree.prune(id);
             return;
@@ -83,10 +83,10 @@ impl RetainedStore {
         let mut stored = msg.clone();
         stored.retain = true;
         self.count += 1;
-        self.bytes += crate::store::message_bytes(&msg.topic, &msg.payload);
+        self.bytes += crate::store::stored_bytes(msg);
         if let Some(old) = self.tree.value_mut(id).replace(stored) {
             self.count -= 1;
-            self.bytes -= crate::store::message_bytes(&old.topic, &old.payload);
+            self.bytes -= crate::store::stored_bytes(&old);
         }
     }
 

@@ -112,7 +112,8 @@ impl Router {
     }
 
     /// Takes up what the store held: retained messages, and persistent sessions with their
-    /// subscriptions and messages, all offline. Sessions that expired while the broker was
+    /// subscriptions and messages, all offline, each session with its own expiry interval
+    /// counted from when its client went away. Sessions that expired while the broker was
     /// down are removed from the store instead.
     pub(crate) fn restore(&mut self, snapshot: Snapshot) {
         for message in &snapshot.retained {
@@ -123,10 +124,12 @@ impl Router {
         }
         let now = store::unix_now();
         let (mut restored, mut expired) = (0, 0);
-        // A 3.1.1 session never expires but by the broker's `session_expiry`.
-        let expiry = self.granted_expiry(u32::MAX);
-        for stored in snapshot.sessions {
-            if self.outlived(expiry, stored.offline_since, now) {
+        for mut stored in snapshot.sessions {
+            // The `session_expiry` in force bounds it, as at CONNECT.
+            stored.expiry_interval = self.granted_expiry(stored.expiry_interval);
+            // Connected when the broker stopped: away since it started again.
+            let offline_since = stored.offline_since.unwrap_or(now);
+            if self.outlived(stored.expiry_interval, offline_since, now) {
                 expired += 1;
                 self.record(Op::SessionRemoved {
                     client_id: stored.client_id,
@@ -135,8 +138,7 @@ impl Router {
             }
             let client_id = stored.client_id.clone();
             let access = self.acl.for_client(stored.username.as_deref(), &client_id);
-            let mut session = Session::restore(stored, access, self.journal.clone(), now);
-            session.set_expiry_interval(expiry);
+            let session = Session::restore(stored, access, self.journal.clone(), now);
             if let Some(journal) = &self.journal {
                 journal.add_held(session.held_bytes());
             }
@@ -150,10 +152,19 @@ impl Router {
             restored += 1;
         }
         let held: usize = self.sessions.values().map(Session::stored_len).sum();
+        let expired_messages = snapshot.expired_messages + snapshot.expired_retained;
         info!(
-            "restored {} retained messages and {restored} persistent sessions holding {held} messages{}{}",
+            "restored {} retained messages and {restored} persistent sessions holding {held} messages{}{}{}",
             snapshot.retained.len(),
             if expired > 0 { format!("; {expired} sessions had expired and were removed") } else { String::new() },
+            if expired_messages > 0 {
+                format!(
+                    "; {} queued and {} retained messages had expired and were removed",
+                    snapshot.expired_messages, snapshot.expired_retained
+                )
+            } else {
+                String::new()
+            },
             if snapshot.skipped_rows > 0 { format!("; {} unreadable rows left out", snapshot.skipped_rows) } else { String::new() },
         );
     }
@@ -166,10 +177,9 @@ impl Router {
 
     /// Whether a session offline since `offline_since` (Unix seconds) has outlived its expiry
     /// interval by `now`, that interval bounded by the `session_expiry` in force.
-    fn outlived(&self, expiry_interval: u32, offline_since: Option<u64>, now: u64) -> bool {
+    fn outlived(&self, expiry_interval: u32, offline_since: u64, now: u64) -> bool {
         let expiry = self.granted_expiry(expiry_interval);
-        expiry != u32::MAX
-            && offline_since.is_some_and(|since| now.saturating_sub(since) >= u64::from(expiry))
+        expiry != u32::MAX && now.saturating_sub(offline_since) >= u64::from(expiry)
     }
 
     /// Removes a session whose client stayed away longer than its expiry interval, and

@@ -156,7 +156,7 @@ impl Session {
         let Some(journal) = &self.journal else {
             return true;
         };
-        let bytes = store::message_bytes(&message.topic, &message.payload);
+        let bytes = store::stored_bytes(message);
         if journal.has_room(bytes) {
             return true;
         }
@@ -174,7 +174,7 @@ impl Session {
     /// The session no longer holds message `seq`.
     fn note_done(&self, seq: u64, message: &Message) {
         if let Some(journal) = &self.journal {
-            journal.sub_held(store::message_bytes(&message.topic, &message.payload));
+            journal.sub_held(store::stored_bytes(message));
         }
         self.note(|client_id| Op::Done { client_id, seq });
     }
@@ -184,11 +184,11 @@ impl Session {
         let queued = self
             .queue
             .entries()
-            .map(|q| store::message_bytes(&q.message.topic, &q.message.payload));
+            .map(|q| store::stored_bytes(&q.message));
         let inflight = self
             .inflight
             .iter()
-            .map(|m| store::message_bytes(&m.message.topic, &m.message.payload));
+            .map(|m| store::stored_bytes(&m.message));
         queued.chain(inflight).sum()
     }
 
@@ -203,20 +203,12 @@ impl Session {
         pkid: Option<u16>,
     ) {
         if let Some(journal) = &self.journal {
-            journal.add_held(store::message_bytes(&message.topic, &message.payload));
+            journal.add_held(store::stored_bytes(message));
         }
         self.note(|client_id| Op::Held {
             client_id,
             seq,
-            message: HeldMessage {
-                pkid,
-                released: false,
-                qos,
-                retain,
-                from_retained,
-                topic: message.topic.clone(),
-                payload: message.payload.clone(),
-            },
+            message: HeldMessage::of(message, qos, retain, from_retained, pkid),
         });
     }
 

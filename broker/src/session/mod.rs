@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use crate::auth::ClientAcl;
 use crate::codec::v5::{Packet, PubAck, PubAckReason, PubRel, PubRelReason};
 use crate::codec::QoS;
-use crate::message::Message;
 use crate::outbox::ConnHandle;
 use crate::store::{self, Journal, Op, StoredSession};
 use crate::subscriptions::Grant;
@@ -148,7 +147,8 @@ impl Session {
         journal: Option<Journal>,
         now: u64,
     ) -> Self {
-        let mut session = Session::new(stored.client_id, u32::MAX, access).with_journal(journal);
+        let mut session =
+            Session::new(stored.client_id, stored.expiry_interval, access).with_journal(journal);
         session.username = stored.username;
         // Connected when the broker stopped: offline since it started again.
         let offline_since = stored.offline_since.unwrap_or(now);
@@ -158,12 +158,10 @@ impl Session {
         let started = Instant::now();
         session.offline_at = Some(started.checked_sub(away).unwrap_or(started));
         session.incoming_qos2 = stored.incoming_qos2.into_iter().collect();
-        for (filter, qos) in stored.subscriptions {
-            session.subscriptions.insert(filter, Grant::qos(qos));
-        }
+        session.subscriptions = stored.subscriptions.into_iter().collect();
         for (seq, held) in stored.messages {
             session.next_seq = session.next_seq.max(seq + 1);
-            let message = Message::new(held.topic, held.payload, held.qos, held.retain);
+            let message = held.message();
             match held.pkid {
                 Some(pkid) => {
                     session.next_pkid = session.next_pkid.max(pkid);
@@ -201,14 +199,17 @@ impl Session {
         }
     }
 
-    /// Records the session's own row: who it belongs to and whether its client is away.
+    /// Records the session's own row: who it belongs to, whether its client is away, and for
+    /// how long the session outlives it.
     fn note_row(&self) {
         let username = self.username.clone();
         let offline_since = self.offline_since;
+        let expiry_interval = self.expiry_interval;
         self.note(|client_id| Op::Session {
             client_id,
             username,
             offline_since,
+            expiry_interval,
         });
     }
 
@@ -271,10 +272,13 @@ impl Session {
         self.expiry_interval
     }
 
-    /// A new expiry interval, from a DISCONNECT (3.14.2.2.2) or the CONNECT that resumes it.
-    /// A session that ends with its connection is no longer stored.
+    /// A new expiry interval, from a DISCONNECT (3.14.2.2.2) or the CONNECT that resumes it;
+    /// a persistent session records it, so it holds after a restart too.
     pub(crate) fn set_expiry_interval(&mut self, seconds: u32) {
-        self.expiry_interval = seconds;
+        if self.expiry_interval != seconds {
+            self.expiry_interval = seconds;
+            self.note_row();
+        }
     }
 
     pub(crate) fn is_connected(&self) -> bool {
@@ -386,7 +390,7 @@ impl Session {
         self.note(|client_id| Op::Subscribed {
             client_id,
             filter,
-            qos: grant.qos,
+            grant,
         });
         replaced
     }
@@ -484,6 +488,7 @@ pub(crate) fn ack(pkid: u16) -> PubAck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::Message;
     use crate::outbox;
 
     fn connected(id: &str) -> (Session, outbox::WriterSide) {
@@ -596,7 +601,10 @@ mod tests {
             pending.apply(op);
         }
         let stored = pending.session("node");
-        assert_eq!(stored.subscriptions, vec![("a/#".into(), QoS::AtLeastOnce)]);
+        assert_eq!(
+            stored.subscriptions,
+            vec![("a/#".into(), Grant::qos(QoS::AtLeastOnce))]
+        );
         assert_eq!(stored.incoming_qos2, vec![9]);
         assert!(stored.offline_since.is_some());
         let held: Vec<(u64, Option<u16>)> = stored
@@ -615,6 +623,29 @@ mod tests {
         assert_eq!(restored.next_seq, 2);
         assert!(restored.incoming_qos2.contains(&9));
         assert!(!restored.is_connected());
+    }
+
+    #[test]
+    fn a_stored_session_records_a_new_expiry_interval_once() {
+        let (journal, rx) = Journal::for_tests(false, usize::MAX);
+        let mut s = Session::new("hub".into(), 600, ClientAcl::unrestricted())
+            .with_journal(Some(journal.clone()));
+        s.set_expiry_interval(7200);
+        s.set_expiry_interval(7200);
+        let intervals: Vec<u32> = std::iter::from_fn(|| rx.try_recv().ok())
+            .filter_map(|op| match op {
+                Op::Session {
+                    expiry_interval, ..
+                } => Some(expiry_interval),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(intervals, [7200], "recorded when it changes");
+
+        let mut clean =
+            Session::new("phone".into(), 0, ClientAcl::unrestricted()).with_journal(Some(journal));
+        clean.set_expiry_interval(300);
+        assert!(rx.try_recv().is_err(), "a session not kept records nothing");
     }
 
     #[test]
@@ -658,6 +689,35 @@ mod tests {
         deliver(&mut empty, &"x".repeat(4 * one));
         assert_eq!(empty.stored_len(), 0, "not kept");
         assert_eq!(crate::counters::Counters::get(&counters.store_dropped), 2);
+    }
+
+    #[test]
+    fn the_store_cap_counts_a_messages_properties() {
+        let bare = crate::store::message_bytes("a/b", b"1");
+        // Room for the topic and payload, not for a kilobyte of user properties besides.
+        let (journal, _rx) = Journal::for_tests(false, bare + 512);
+        let mut s = Session::new("node".into(), u32::MAX, ClientAcl::unrestricted())
+            .with_journal(Some(journal));
+        let properties = crate::codec::v5::PublishProperties {
+            user_properties: vec![("note".into(), "x".repeat(1024))],
+            ..Default::default()
+        };
+        let m = Message::new("a/b", "1", QoS::AtLeastOnce, false)
+            .with_properties(properties, Instant::now());
+        let counters = crate::counters::Counters::default();
+        let limits = Limits {
+            max_inflight: 10,
+            max_queued: 10,
+            retained_count: 0,
+        };
+        let delivery = Delivery {
+            message: &m,
+            qos: QoS::AtLeastOnce,
+            retain: false,
+        };
+        s.deliver(delivery, limits, &counters);
+        assert_eq!(s.stored_len(), 0, "not kept");
+        assert_eq!(crate::counters::Counters::get(&counters.store_dropped), 1);
     }
 
     #[test]

@@ -1,6 +1,12 @@
 //! What outlives a restart, a crash and a power cut: retained messages, persistent sessions
 //! (subscriptions, queued and in-flight messages, QoS 2 ids not yet released) and the
-//! `$SYS` totals, in an SQLite file in WAL mode.
+//! `$SYS` totals, in an SQLite file in WAL mode ([`schema`], which also upgrades a file an
+//! earlier Hearth wrote).
+//!
+//! MQTT 5.0 state is kept with it: a session's Session Expiry Interval, each subscription's
+//! options and Subscription Identifier, and each message's properties and expiry. A message
+//! expiry is kept as a Unix second ([`expiry`]), so one that ran out while the broker was down
+//! is dropped as the store is read, and the others are sent with what is left of it.
 //!
 //! The router stays the one owner of the state. It tells the store what changed through a
 //! [`Journal`] (a channel, so the router never waits on the card); the store's own thread
@@ -10,6 +16,7 @@
 //! when a publisher waits for durability (`durable_acks`). At start the file is read back
 //! into a [`Snapshot`] ([`load`]) that the router restores from.
 
+mod expiry;
 mod load;
 mod pending;
 mod schema;
@@ -35,13 +42,13 @@ pub(crate) mod tests_support {
         /// The session as a fresh store would hold it after these changes.
         pub(crate) fn session(&self, client_id: &str) -> StoredSession {
             let changes = &self.0.sessions[client_id];
-            let (username, offline_since) = changes.row.clone().unwrap_or_default();
+            let row = changes.row.clone().unwrap_or_default();
             let mut subscriptions: Vec<_> = changes
                 .subscriptions
                 .iter()
-                .filter_map(|(f, q)| q.map(|q| (f.clone(), q)))
+                .filter_map(|(f, g)| g.map(|g| (f.clone(), g)))
                 .collect();
-            subscriptions.sort();
+            subscriptions.sort_by(|a, b| a.0.cmp(&b.0));
             let mut incoming_qos2: Vec<u16> = changes
                 .incoming_qos2
                 .iter()
@@ -50,8 +57,9 @@ pub(crate) mod tests_support {
             incoming_qos2.sort();
             StoredSession {
                 client_id: client_id.into(),
-                username,
-                offline_since,
+                username: row.username,
+                offline_since: row.offline_since,
+                expiry_interval: row.expiry_interval,
                 subscriptions,
                 messages: changes
                     .messages
@@ -70,15 +78,16 @@ pub(crate) mod tests_support {
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::codec::v5::Packet;
+use crate::codec::v5::{Packet, PublishProperties};
 use crate::codec::QoS;
 use crate::counters::Counters;
 use crate::message::Message;
 use crate::outbox::ConnHandle;
+use crate::subscriptions::Grant;
 
 pub use schema::{SetAside, StoreError};
 
@@ -120,6 +129,47 @@ pub(crate) struct HeldMessage {
     pub from_retained: bool,
     pub topic: Arc<str>,
     pub payload: Bytes,
+    /// Its MQTT 5 properties, the Subscription Identifiers it matched with among them.
+    pub properties: Option<Arc<PublishProperties>>,
+    /// When its Message Expiry Interval runs out.
+    pub expires_at: Option<Instant>,
+}
+
+impl HeldMessage {
+    /// `message` as held for a session: sent with packet id `pkid`, or queued (`None`).
+    pub(crate) fn of(
+        message: &Message,
+        qos: QoS,
+        retain: bool,
+        from_retained: bool,
+        pkid: Option<u16>,
+    ) -> HeldMessage {
+        HeldMessage {
+            pkid,
+            released: false,
+            qos,
+            retain,
+            from_retained,
+            topic: message.topic.clone(),
+            payload: message.payload.clone(),
+            properties: message.properties.clone(),
+            expires_at: message.expires_at,
+        }
+    }
+
+    /// The message it holds, as the session delivers it.
+    pub(crate) fn message(&self) -> Message {
+        Message {
+            properties: self.properties.clone(),
+            expires_at: self.expires_at,
+            ..Message::new(
+                self.topic.clone(),
+                self.payload.clone(),
+                self.qos,
+                self.retain,
+            )
+        }
+    }
 }
 
 /// One change to the persistent state, in the order the router made it.
@@ -130,18 +180,20 @@ pub(crate) enum Op {
         message: Option<Message>,
     },
     /// A persistent session created or taken up (`offline_since` `None`), or its client gone
-    /// (seconds since the Unix epoch).
+    /// (seconds since the Unix epoch), or its expiry interval changed.
     Session {
         client_id: Arc<str>,
         username: Option<Arc<str>>,
         offline_since: Option<u64>,
+        /// Seconds it outlives its connection; `u32::MAX`: as long as `session_expiry` allows.
+        expiry_interval: u32,
     },
     /// The session and everything it held are gone.
     SessionRemoved { client_id: Arc<str> },
     Subscribed {
         client_id: Arc<str>,
         filter: Arc<str>,
-        qos: QoS,
+        grant: Grant,
     },
     Unsubscribed {
         client_id: Arc<str>,
@@ -291,6 +343,10 @@ pub(crate) struct Snapshot {
     pub counters: Vec<(String, u64)>,
     /// Rows that could not be understood and were left out, for the log.
     pub skipped_rows: usize,
+    /// Queued messages and retained messages whose expiry passed while the broker was down:
+    /// left out, and removed from the file.
+    pub expired_messages: usize,
+    pub expired_retained: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,7 +354,10 @@ pub(crate) struct StoredSession {
     pub client_id: Arc<str>,
     pub username: Option<Arc<str>>,
     pub offline_since: Option<u64>,
-    pub subscriptions: Vec<(Arc<str>, QoS)>,
+    /// Seconds it outlives its connection; `u32::MAX` (MQTT 3.1.1, or a client asking for
+    /// 0xFFFFFFFF): as long as the broker's `session_expiry` allows.
+    pub expiry_interval: u32,
+    pub subscriptions: Vec<(Arc<str>, Grant)>,
     /// In sequence order: in-flight ones first, as they were sent before the queued ones.
     pub messages: Vec<(u64, HeldMessage)>,
     pub incoming_qos2: Vec<u16>,
@@ -407,8 +466,8 @@ impl Store {
 fn open_and_load(
     path: &Path,
 ) -> Result<(rusqlite::Connection, Snapshot, Option<SetAside>), StoreError> {
-    let (db, mut set_aside) = schema::open(path)?;
-    match load::snapshot(&db) {
+    let (mut db, mut set_aside) = schema::open(path)?;
+    match load::snapshot(&mut db) {
         Ok(snapshot) => Ok((db, snapshot, set_aside)),
         Err(e) => match schema::classify(&e) {
             // Damage the quick check did not see (it reads the b-trees, not every value).
@@ -437,6 +496,15 @@ fn open_and_load(
 /// What a message with this topic and payload costs the store.
 pub(crate) fn message_bytes(topic: &str, payload: &[u8]) -> usize {
     topic.len() + payload.len() + ROW_OVERHEAD
+}
+
+/// What `message` costs the store: its topic, payload and MQTT 5 properties.
+pub(crate) fn stored_bytes(message: &Message) -> usize {
+    message_bytes(&message.topic, &message.payload)
+        + message
+            .properties
+            .as_deref()
+            .map_or(0, PublishProperties::stored_len)
 }
 
 /// Seconds since the Unix epoch, for `offline_since`.

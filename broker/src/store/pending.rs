@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use super::{HeldMessage, Op};
 use crate::codec::v5::Packet;
-use crate::codec::QoS;
 use crate::message::Message;
 use crate::outbox::ConnHandle;
+use crate::subscriptions::Grant;
 
 #[derive(Default)]
 pub(super) struct Pending {
@@ -28,11 +28,31 @@ pub(super) struct SessionChanges {
     /// Delete every row of the client before writing what follows: the session ended, and
     /// what follows (if anything) belongs to a new one.
     pub reset: bool,
-    /// The session's own row: user name and since when it is offline.
-    pub row: Option<(Option<Arc<str>>, Option<u64>)>,
-    pub subscriptions: HashMap<Arc<str>, Option<QoS>>,
+    /// The session's own row.
+    pub row: Option<SessionRow>,
+    /// What each filter was granted; `None`: unsubscribed.
+    pub subscriptions: HashMap<Arc<str>, Option<Grant>>,
     pub messages: BTreeMap<u64, MessageChange>,
     pub incoming_qos2: HashMap<u16, bool>,
+}
+
+/// A session's own row: whose it is, since when its client is away, how long it lasts then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct SessionRow {
+    pub username: Option<Arc<str>>,
+    pub offline_since: Option<u64>,
+    /// `u32::MAX`: as long as `session_expiry` allows.
+    pub expiry_interval: u32,
+}
+
+impl Default for SessionRow {
+    fn default() -> Self {
+        SessionRow {
+            username: None,
+            offline_since: None,
+            expiry_interval: u32::MAX,
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -79,7 +99,14 @@ impl Pending {
                 client_id,
                 username,
                 offline_since,
-            } => self.session(client_id).row = Some((username, offline_since)),
+                expiry_interval,
+            } => {
+                self.session(client_id).row = Some(SessionRow {
+                    username,
+                    offline_since,
+                    expiry_interval,
+                })
+            }
             Op::SessionRemoved { client_id } => {
                 *self.session(client_id) = SessionChanges {
                     reset: true,
@@ -89,11 +116,11 @@ impl Pending {
             Op::Subscribed {
                 client_id,
                 filter,
-                qos,
+                grant,
             } => {
                 self.session(client_id)
                     .subscriptions
-                    .insert(filter, Some(qos));
+                    .insert(filter, Some(grant));
             }
             Op::Unsubscribed { client_id, filter } => {
                 self.session(client_id).subscriptions.insert(filter, None);
@@ -181,17 +208,11 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::QoS;
 
     fn held(topic: &str) -> HeldMessage {
-        HeldMessage {
-            pkid: None,
-            released: false,
-            qos: QoS::AtLeastOnce,
-            retain: false,
-            from_retained: false,
-            topic: topic.into(),
-            payload: bytes::Bytes::from_static(b"x"),
-        }
+        let message = Message::new(topic, "x", QoS::AtLeastOnce, false);
+        HeldMessage::of(&message, QoS::AtLeastOnce, false, false, None)
     }
 
     #[test]
@@ -270,7 +291,7 @@ mod tests {
         p.apply(Op::Subscribed {
             client_id: "c".into(),
             filter: "a/#".into(),
-            qos: QoS::AtLeastOnce,
+            grant: Grant::qos(QoS::AtLeastOnce),
         });
         p.apply(Op::SessionRemoved {
             client_id: "c".into(),

@@ -1,15 +1,20 @@
-//! The store's file: opening it in WAL mode, creating its tables, and setting aside a file
-//! that cannot be read so the broker starts with an empty state instead of failing.
+//! The store's file: opening it in WAL mode, creating its tables or upgrading those an
+//! earlier Hearth made, and setting aside a file that cannot be read so the broker starts
+//! with an empty state instead of failing.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use log::info;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-/// The layout this build writes, in `PRAGMA user_version`. A file with a larger number was
-/// written by a newer Hearth.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+/// The layout this build writes, in `PRAGMA user_version`: the first one and each migration
+/// after it. A file with a larger number was written by a newer Hearth.
+pub(crate) const SCHEMA_VERSION: i64 = 1 + MIGRATIONS.len() as i64;
 
+/// The first layout (store version 1, MQTT 3.1.1 only). A new file starts as this and goes
+/// through every migration, so a new file and an upgraded one cannot differ.
+///
 /// One table per kind of state. `WITHOUT ROWID` keeps each table one b-tree, so an update
 /// writes the pages of one tree, not a table and an index (fewer bytes on the SD card).
 const TABLES: &str = "
@@ -55,6 +60,27 @@ CREATE TABLE IF NOT EXISTS counters (
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
 ";
+
+/// `MIGRATIONS[n]` takes a file from store version `n + 1` to `n + 2`, in place and keeping
+/// its rows. Only ever appended to: a released file is upgraded by the steps it lacks.
+const MIGRATIONS: &[&str] = &[
+    // 2: MQTT 5.0 sessions, subscription options and message properties.
+    "
+    -- Seconds the session outlives its connection (Session Expiry Interval, as granted);
+    -- NULL: it never ends by itself (MQTT 3.1.1, or 0xFFFFFFFF), only by `session_expiry`.
+    ALTER TABLE sessions ADD COLUMN expiry_interval INTEGER;
+    ALTER TABLE subscriptions ADD COLUMN no_local INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE subscriptions ADD COLUMN retain_as_published INTEGER NOT NULL DEFAULT 0;
+    -- 1 to 268,435,455; NULL: none.
+    ALTER TABLE subscriptions ADD COLUMN subscription_identifier INTEGER;
+    -- The PUBLISH properties that travel with it, in their wire form; NULL: none.
+    ALTER TABLE messages ADD COLUMN properties BLOB;
+    -- The Unix second its Message Expiry Interval runs out; NULL: never.
+    ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+    ALTER TABLE retained ADD COLUMN properties BLOB;
+    ALTER TABLE retained ADD COLUMN expires_at INTEGER;
+    ",
+];
 
 /// Why the store could not be used; the broker then runs with its state in memory only.
 #[derive(Debug, thiserror::Error)]
@@ -134,7 +160,7 @@ fn open_checked(path: &Path) -> Result<Connection, Unusable> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(&e))?;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| classify(&e))?;
     // Reading the header is the first thing that notices a file that is not a database.
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
@@ -168,10 +194,40 @@ fn open_checked(path: &Path) -> Result<Connection, Unusable> {
             "its integrity check failed: {check}"
         )));
     }
-    conn.execute_batch(TABLES).map_err(|e| classify(&e))?;
-    conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-        .map_err(|e| classify(&e))?;
+    if version < SCHEMA_VERSION {
+        upgrade(&mut conn, version).map_err(|e| match classify(&e) {
+            Unusable::Unreadable(why) => Unusable::Unreadable(why),
+            Unusable::NotWritable(why) => Unusable::NotWritable(format!(
+                "upgrading it from store version {version} to {SCHEMA_VERSION} failed: {why}"
+            )),
+        })?;
+        if version > 0 {
+            info!(
+                "the broker's store {} was upgraded from store version {version} to {SCHEMA_VERSION}, its content kept",
+                path.display()
+            );
+        }
+    } else {
+        // A write at start: a file that cannot be written shows now, not at the first commit.
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(|e| classify(&e))?;
+    }
     Ok(conn)
+}
+
+/// Brings a file of store version `from` (0: new) to [`SCHEMA_VERSION`] in one transaction:
+/// a power cut halfway leaves it as it was, to be upgraded at the next start.
+fn upgrade(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    if from == 0 {
+        tx.execute_batch(TABLES)?;
+    }
+    let done = usize::try_from(from.max(1) - 1).unwrap_or(0);
+    for migration in &MIGRATIONS[done..] {
+        tx.execute_batch(migration)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()
 }
 
 /// Renames `path` (and its write-ahead log) to `<name>.unreadable-<seconds>`, so nothing is

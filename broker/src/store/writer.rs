@@ -14,8 +14,10 @@ use std::time::{Duration, Instant};
 use log::{debug, error, info, warn};
 use rusqlite::{params, Connection};
 
+use super::expiry::Now;
 use super::pending::{MessageChange, Pending};
 use super::{schema, Op, StoreHealth};
+use crate::codec::v5::PublishProperties;
 use crate::counters::Counters;
 
 /// How often a store that could not be written is tried again.
@@ -315,15 +317,26 @@ fn write(
     written: &HashMap<&'static str, u64>,
 ) -> rusqlite::Result<()> {
     let tx = db.transaction()?;
+    // Deadlines become Unix seconds against one reading of the clocks per commit.
+    let now = Now::read();
+    let stored =
+        |p: &Option<Arc<PublishProperties>>| p.as_deref().map(PublishProperties::to_stored);
     {
         let mut put_retained = tx.prepare_cached(
-            "INSERT OR REPLACE INTO retained (topic, payload, qos) VALUES (?1, ?2, ?3)",
+            "INSERT OR REPLACE INTO retained (topic, payload, qos, properties, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         let mut clear_retained = tx.prepare_cached("DELETE FROM retained WHERE topic = ?1")?;
         for (topic, message) in &pending.retained {
             match message {
                 Some(m) => {
-                    put_retained.execute(params![&**topic, &m.payload[..], m.qos as u8])?;
+                    put_retained.execute(params![
+                        &**topic,
+                        &m.payload[..],
+                        m.qos as u8,
+                        stored(&m.properties).as_deref(),
+                        m.expires_at.map(|at| now.unix_second_of(at)),
+                    ])?;
                 }
                 None => {
                     clear_retained.execute(params![&**topic])?;
@@ -339,19 +352,34 @@ fn write(
                     .execute(params![id])?;
             }
         }
-        if let Some((username, offline_since)) = &changes.row {
+        if let Some(row) = &changes.row {
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO sessions (client_id, username, offline_since) VALUES (?1, ?2, ?3)",
+                "INSERT OR REPLACE INTO sessions (client_id, username, offline_since, expiry_interval)
+                 VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![id, username.as_deref(), offline_since.map(|s| s as i64)])?;
+            .execute(params![
+                id,
+                row.username.as_deref(),
+                row.offline_since.map(|s| s as i64),
+                (row.expiry_interval != u32::MAX).then_some(row.expiry_interval),
+            ])?;
         }
-        for (filter, qos) in &changes.subscriptions {
-            match qos {
-                Some(q) => tx
+        for (filter, grant) in &changes.subscriptions {
+            match grant {
+                Some(g) => tx
                     .prepare_cached(
-                        "INSERT OR REPLACE INTO subscriptions (client_id, filter, qos) VALUES (?1, ?2, ?3)",
+                        "INSERT OR REPLACE INTO subscriptions
+                         (client_id, filter, qos, no_local, retain_as_published, subscription_identifier)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     )?
-                    .execute(params![id, &**filter, *q as u8])?,
+                    .execute(params![
+                        id,
+                        &**filter,
+                        g.qos as u8,
+                        g.no_local,
+                        g.retain_as_published,
+                        g.id.map(|id| id.get()),
+                    ])?,
                 None => tx
                     .prepare_cached("DELETE FROM subscriptions WHERE client_id = ?1 AND filter = ?2")?
                     .execute(params![id, &**filter])?,
@@ -363,8 +391,9 @@ fn write(
                 MessageChange::Insert(m) => tx
                     .prepare_cached(
                         "INSERT OR REPLACE INTO messages
-                         (client_id, seq, pkid, released, qos, retain, from_retained, topic, payload)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                         (client_id, seq, pkid, released, qos, retain, from_retained, topic, payload,
+                          properties, expires_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     )?
                     .execute(params![
                         id,
@@ -375,7 +404,9 @@ fn write(
                         m.retain,
                         m.from_retained,
                         &*m.topic,
-                        &m.payload[..]
+                        &m.payload[..],
+                        stored(&m.properties).as_deref(),
+                        m.expires_at.map(|at| now.unix_second_of(at)),
                     ])?,
                 MessageChange::Update { pkid, released } => {
                     if let Some(pkid) = pkid {

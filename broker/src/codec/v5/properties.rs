@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::error::DecodeError;
 use super::header::PacketType;
@@ -392,6 +392,30 @@ impl PublishProperties {
             }
         }
         Ok(props)
+    }
+
+    /// The properties in their wire form (Property Length, then each property), as the
+    /// broker's store keeps a held or retained message's: compact, and read back by the
+    /// decoder that checks every PUBLISH.
+    pub fn to_stored(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(self.encoded_len());
+        self.write(&mut out);
+        out.freeze()
+    }
+
+    /// What [`Self::to_stored`] wrote; anything else (a value damaged on the card) is the
+    /// error that PUBLISH properties like it would get.
+    pub fn from_stored(stored: &[u8]) -> Result<PublishProperties, DecodeError> {
+        let mut r = Reader::new(PacketType::Publish, Bytes::copy_from_slice(stored));
+        // A server's: the Subscription Identifiers a queued message matched are kept.
+        let properties = PublishProperties::decode(&mut r, Sender::Server)?;
+        r.finish()?;
+        Ok(properties)
+    }
+
+    /// The bytes [`Self::to_stored`] takes, for the store's size cap.
+    pub fn stored_len(&self) -> usize {
+        self.encoded_len()
     }
 }
 

@@ -18,6 +18,7 @@ mod flow_control;
 mod interop;
 mod malformed;
 mod mqttjs;
+mod persistence;
 mod publish_properties;
 mod rumqttc5;
 mod session;

@@ -349,3 +349,47 @@ fn a_publish_view_writes_what_the_publish_packet_writes() {
     }
     assert!(seen >= 3, "the samples hold PUBLISHes");
 }
+
+#[test]
+fn publish_properties_survive_their_stored_form_and_damage_is_an_error() {
+    let properties = PublishProperties {
+        payload_format_indicator: Some(true),
+        response_topic: Some("home/reply".into()),
+        correlation_data: Some(Bytes::from_static(b"\x00\x01")),
+        user_properties: vec![
+            ("origin".into(), "phone".into()),
+            ("origin".into(), "hub".into()),
+        ],
+        subscription_identifiers: vec![7, 268_435_455],
+        content_type: Some("text/plain".into()),
+        ..PublishProperties::default()
+    };
+    let stored = properties.to_stored();
+    assert_eq!(stored.len(), properties.stored_len());
+    assert_eq!(PublishProperties::from_stored(&stored).unwrap(), properties);
+    let none = PublishProperties::default();
+    assert_eq!(
+        &none.to_stored()[..],
+        [0],
+        "an empty block is its length alone"
+    );
+    assert_eq!(
+        PublishProperties::from_stored(&none.to_stored()).unwrap(),
+        none
+    );
+
+    let truncated = &stored[..stored.len() - 1];
+    assert!(PublishProperties::from_stored(truncated).is_err());
+    let mut trailing = stored.to_vec();
+    trailing.push(0);
+    assert!(matches!(
+        PublishProperties::from_stored(&trailing),
+        Err(DecodeError::TrailingBytes { count: 1, .. })
+    ));
+    assert!(
+        PublishProperties::from_stored(&[]).is_err(),
+        "not even a length"
+    );
+    // An identifier no PUBLISH may carry (Session Expiry Interval, 0x11).
+    assert!(PublishProperties::from_stored(&[5, 0x11, 0, 0, 0, 1]).is_err());
+}
