@@ -200,3 +200,29 @@ async fn after_a_restart_a_session_and_a_message_expire_by_their_own_intervals()
     // At least 3 s have passed on the broker's clock (MQTT-3.3.2-6).
     assert!((500..=597).contains(&left), "{left} s left of 600");
 }
+
+// 4.8.2: a persistent session's shared subscription is kept like its others: after a restart
+// the member is still in its group and gets the group's messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_subscription_of_a_persistent_session_survives_a_restart() {
+    let state = TempDir::new("v5-shared-restart");
+    let mut first = broker_in(&state).await;
+    let (mut worker, _) =
+        Raw5Client::connect_with(first.addr(), &raw5::persistent("worker", 3600)).await;
+    assert_eq!(
+        worker
+            .subscribe("$share/workers/jobs/#", QoS::AtLeastOnce)
+            .await,
+        SubackReason::GrantedQos1
+    );
+    worker.disconnect().await;
+    first.stop().await;
+
+    let second = broker_in(&state).await;
+    let (mut worker, connack) =
+        Raw5Client::connect_with(second.addr(), &raw5::persistent("worker", 3600)).await;
+    assert!(connack.session_present);
+    publish_from(&second, "boss", from("boss", "jobs/1", "do it", None)).await;
+    let got = worker.received_before_marker().await;
+    assert_eq!(got, [("jobs/1".to_owned(), "do it".to_owned())]);
+}
