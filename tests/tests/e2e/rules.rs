@@ -6,6 +6,8 @@ use bytes::Bytes;
 use rumqttc::{LastWill, QoS};
 use serde_json::Value;
 use tests::raw5::{self, Raw5Client};
+
+use super::mosquitto_clients::{run, stdout};
 use tests::{
     client, mqtt_options, start_gateway, text, BrokerOptions, MqttClient, TestBroker, GATEWAY_NAME,
 };
@@ -432,4 +434,54 @@ async fn a_rule_asks_an_mqtt5_device_where_to_answer_and_a_311_client_gets_the_m
         "{action}"
     );
     assert!(action.contains("expires after 10m"), "{action}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retained_rule_message_keeps_its_properties_for_mosquitto_sub() {
+    let rule = ASK_THERMOSTAT.replace(
+        "payload = \"schedule\",",
+        "payload = \"schedule\", retain = true,",
+    );
+    assert_ne!(rule, ASK_THERMOSTAT, "the rule is retained");
+    let b = gateway(&rule).await;
+    let mut phone = client(&b, "phone", Some("Kitchen/Thermostat/get")).await;
+    let node = client(&b, "esp-kitchen", None).await;
+    node.publish(
+        "Kitchen/Climate/temperature",
+        QoS::AtLeastOnce,
+        false,
+        "16.5",
+    )
+    .await;
+    // Once the phone has it, the message is retained: mosquitto_sub gets it on subscribing.
+    phone.expect_on("Kitchen/Thermostat/get", "schedule").await;
+
+    let format = "%t %p|%R|%D|%C|%P|%E";
+    let args = ["-t", "+/Thermostat/get", "-C", "1", "-q", "1", "-F", format];
+    let v5 = run(
+        "mosquitto_sub",
+        b.addr(),
+        &[&["-V", "mqttv5"], &args[..]].concat(),
+    )
+    .await;
+    let line = stdout(&v5);
+    let fields: Vec<&str> = line.trim().split('|').collect();
+    let [head, response, correlation, content_type, user, expiry] = fields[..] else {
+        panic!("unexpected output {line:?}");
+    };
+    assert_eq!(head, "Kitchen/Thermostat/get schedule");
+    assert_eq!(response, "hearth/replies/Kitchen/Thermostat");
+    assert_eq!(correlation, "Kitchen-16.5");
+    assert_eq!(content_type, "text/plain");
+    assert_eq!(user, "source:hearth room:Kitchen");
+    let left: u32 = expiry.parse().unwrap_or_else(|e| panic!("{expiry:?}: {e}"));
+    assert!((1..=600).contains(&left), "{left} s left of 10m");
+
+    let v311 = run(
+        "mosquitto_sub",
+        b.addr(),
+        &[&["-V", "mqttv311"], &args[..]].concat(),
+    )
+    .await;
+    assert_eq!(stdout(&v311).trim(), "Kitchen/Thermostat/get schedule|||||");
 }
