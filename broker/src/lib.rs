@@ -48,6 +48,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use codec::v5::PublishProperties;
 pub use codec::QoS;
 pub use local::{BrokerHandle, LocalError, Subscription};
 pub use message::Message;

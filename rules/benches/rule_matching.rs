@@ -62,6 +62,7 @@ fn specs() -> Vec<RuleSpec> {
                     payload: payload.clone(),
                     qos: 1,
                     retain: false,
+                    properties: Default::default(),
                 }],
                 on_leave: Vec::new(),
             }

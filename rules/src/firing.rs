@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::properties::Properties;
 use crate::spec::Time;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +34,7 @@ pub enum Action {
         payload: String,
         qos: u8,
         retain: bool,
+        properties: Properties,
     },
     Actuate {
         actuator: String,
@@ -60,10 +62,14 @@ impl fmt::Display for Action {
                 payload,
                 qos,
                 retain,
+                properties,
             } => {
                 write!(f, "publish {topic} {payload:?} (qos {qos}")?;
                 if *retain {
                     f.write_str(", retained")?;
+                }
+                if !properties.is_empty() {
+                    write!(f, ", {properties}")?;
                 }
                 f.write_str(")")
             }
@@ -97,6 +103,7 @@ mod tests {
                     payload: "ON".into(),
                     qos: 1,
                     retain: false,
+                    properties: Properties::default(),
                 },
                 r#"publish Kitchen/Purifier/set "ON" (qos 1)"#,
             ),
@@ -106,8 +113,23 @@ mod tests {
                     payload: r#"{"POWER":"ON"}"#.into(),
                     qos: 0,
                     retain: true,
+                    properties: Properties::default(),
                 },
                 r#"publish a "{\"POWER\":\"ON\"}" (qos 0, retained)"#,
+            ),
+            (
+                Action::Publish {
+                    topic: "Kitchen/Heater/get".into(),
+                    payload: "schedule".into(),
+                    qos: 1,
+                    retain: true,
+                    properties: Properties {
+                        response_topic: Some("hearth/replies/Kitchen".into()),
+                        message_expiry: Some(std::time::Duration::from_secs(30)),
+                        ..Properties::default()
+                    },
+                },
+                r#"publish Kitchen/Heater/get "schedule" (qos 1, retained, response topic hearth/replies/Kitchen, expires after 30s)"#,
             ),
             (
                 Action::Actuate {

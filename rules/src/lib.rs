@@ -9,6 +9,7 @@
 mod condition;
 mod engine;
 mod firing;
+mod properties;
 pub mod replay;
 mod rule;
 pub mod spec;
@@ -20,5 +21,6 @@ mod value;
 
 pub use engine::{Engine, ReloadSummary, Stats};
 pub use firing::{Action, Firing, Transition};
+pub use properties::Properties;
 pub use rule::MAX_KEYS_PER_RULE;
 pub use value::MAX_PAYLOAD;

@@ -458,11 +458,13 @@ fn render(spec: &ActionSpec, cx: &Context) -> Action {
             payload,
             qos,
             retain,
+            properties,
         } => Action::Publish {
             topic: topic.render(cx),
             payload: payload.render(cx),
             qos: *qos,
             retain: *retain,
+            properties: properties.render(cx),
         },
         ActionSpec::Actuate { actuator, command } => Action::Actuate {
             actuator: actuator.render(cx),

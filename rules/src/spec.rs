@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+pub use crate::properties::PropertiesSpec;
 use crate::template::Template;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +77,8 @@ pub enum ActionSpec {
         /// 0, 1 or 2.
         qos: u8,
         retain: bool,
+        /// MQTT 5 properties; MQTT 3.1.1 subscribers get the message without them.
+        properties: PropertiesSpec,
     },
     /// Sets a gateway actuator (a relay) by name: `command` renders to `ON`, `OFF` or `TOGGLE`.
     Actuate {

@@ -281,6 +281,18 @@ impl<'t, 'i> TableReader<'t, 'i> {
         self.value(key)
     }
 
+    /// Every key of a table whose keys are the user's to choose (`user_properties`), with its
+    /// value, in the order written (the parsed table keeps them sorted).
+    pub(crate) fn entries(&self) -> Vec<(&'t str, &'t Spanned<DeValue<'i>>)> {
+        let mut entries: Vec<_> = self
+            .table
+            .iter()
+            .map(|(k, v)| (k.get_ref().as_ref(), v))
+            .collect();
+        entries.sort_by_key(|(_, v)| v.span().start);
+        entries
+    }
+
     /// Where `key`'s value is in the file (for errors found after reading, such as duplicates).
     pub(crate) fn span_of(&self, key: &str) -> Range<usize> {
         self.table

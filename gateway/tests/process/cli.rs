@@ -105,3 +105,28 @@ on_enter = { actuator = "purifer", set = "ON" }
         );
     }
 }
+
+#[test]
+fn check_reports_bad_mqtt5_properties_of_a_publish_action() {
+    let text = r#"[[rule]]
+name = "ask heater"
+when = "+/Node/status"
+equals = "online"
+on_enter = { publish = "{1}/Heater/get", payload = "schedule", response_topic = "replies/+", message_expiry = "1500ms" }
+on_leave = { publish = "{1}/Heater/get", payload = "stop", user_properties = { room = "{2}" } }
+"#;
+    let cfg = TempConfig::new("check-bad-properties", text);
+    let (code, _, stderr) = run(&["check", "--config", cfg.path.to_str().expect("utf8")]);
+    assert_eq!(code, 2, "{stderr}");
+    for expected in [
+        "3 errors",
+        "line 5: rule[0].on_enter.response_topic: \"replies/+\" cannot be published to",
+        "line 5: rule[0].on_enter.message_expiry: \"1500ms\" is not whole seconds",
+        "line 6: rule[0].on_leave.user_properties.room: capture {2}",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+}

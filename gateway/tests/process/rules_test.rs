@@ -78,3 +78,22 @@ fn a_malformed_recording_line_is_reported_with_its_line_number() {
     assert_eq!(code, 2);
     assert!(stderr.contains("line 2"), "{stderr}");
 }
+
+#[test]
+fn a_dry_run_shows_the_mqtt5_properties_a_publish_would_carry() {
+    let config = TempConfig::new(
+        "rules-test-properties",
+        r#"[broker]
+
+[[rule]]
+name = "ask heater"
+when = "+/Node/status"
+equals = "online"
+on_enter = { publish = "{1}/Heater/get", payload = "schedule", response_topic = "hearth/replies/{1}", correlation_data = "{1}-{value}", message_expiry = "30s", user_properties = { source = "hearth", room = "{1}" } }
+"#,
+    );
+    let (code, stdout, stderr) = rules_test(&config, "0s Kitchen/Node/status online\n");
+    assert_eq!(code, 0, "{stderr}");
+    let want = r#"-> publish Kitchen/Heater/get "schedule" (qos 1, response topic hearth/replies/Kitchen, correlation data "Kitchen-online", expires after 30s, user properties source="hearth" room="Kitchen")"#;
+    assert!(stdout.contains(want), "missing {want:?} in:\n{stdout}");
+}

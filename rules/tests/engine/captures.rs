@@ -1,6 +1,7 @@
 //! Wildcards: state per capture key, `#` captures, `$`-topics, and the bound on keys.
 
-use rules::{Engine, MAX_KEYS_PER_RULE};
+use rules::spec::{ActionSpec, PropertiesSpec};
+use rules::{Action, Engine, Properties, MAX_KEYS_PER_RULE};
 
 use super::support::Step::*;
 use super::support::*;
@@ -77,11 +78,12 @@ fn hash_captures_the_rest_of_the_topic() {
 #[test]
 fn captures_fill_action_templates() {
     let mut spec = single("co2", when("+/AirQuality/co2", above(1000.0)));
-    spec.on_enter = vec![rules::spec::ActionSpec::Publish {
+    spec.on_enter = vec![ActionSpec::Publish {
         topic: template("{1}/Purifier/set"),
         payload: template("ON"),
         qos: 1,
         retain: false,
+        properties: Default::default(),
     }];
     let mut engine = Engine::new(vec![spec]);
     let firings = engine.on_message(secs(0), "Kitchen/AirQuality/co2", b"1042");
@@ -90,6 +92,53 @@ fn captures_fill_action_templates() {
         actions,
         vec![r#"publish Kitchen/Purifier/set "ON" (qos 1)"#]
     );
+}
+
+#[test]
+fn captures_and_the_value_fill_publish_properties() {
+    let mut spec = single("ask", when("+/Node/+", equals(&["online"])));
+    spec.on_enter = vec![ActionSpec::Publish {
+        topic: template("{1}/Heater/get"),
+        payload: template("schedule"),
+        qos: 1,
+        retain: false,
+        properties: PropertiesSpec {
+            response_topic: Some(template("hearth/replies/{1}/{2}")),
+            correlation_data: Some(template("{rule}-{1}-{value}")),
+            message_expiry: Some(secs(30)),
+            content_type: Some("text/plain".into()),
+            user_properties: vec![
+                ("room".into(), template("{1}")),
+                ("source".into(), template("hearth")),
+            ],
+        },
+    }];
+    let mut engine = Engine::new(vec![spec]);
+    let rooms = [("Kitchen", "status"), ("Attic", "state")];
+    for (i, (room, level)) in rooms.into_iter().enumerate() {
+        let topic = format!("{room}/Node/{level}");
+        let firings = engine.on_message(secs(i as u64), &topic, b"online");
+        let [firing] = firings.as_slice() else {
+            panic!("{room}: {firings:?}");
+        };
+        let want = Action::Publish {
+            topic: format!("{room}/Heater/get"),
+            payload: "schedule".into(),
+            qos: 1,
+            retain: false,
+            properties: Properties {
+                response_topic: Some(format!("hearth/replies/{room}/{level}")),
+                correlation_data: Some(format!("ask-{room}-online")),
+                message_expiry: Some(secs(30)),
+                content_type: Some("text/plain".into()),
+                user_properties: vec![
+                    ("room".into(), room.into()),
+                    ("source".into(), "hearth".into()),
+                ],
+            },
+        };
+        assert_eq!(firing.actions, vec![want], "{room}");
+    }
 }
 
 #[test]

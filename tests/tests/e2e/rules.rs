@@ -1,8 +1,13 @@
 //! Rules end to end: ESP8266-like nodes publish readings to the real broker, the gateway's rules
 //! switch its (simulated) relays, and a phone-like client sees the retained states change.
 
+use broker::codec::v5::{QoS as V5QoS, SubackReason};
+use bytes::Bytes;
 use rumqttc::{LastWill, QoS};
 use serde_json::Value;
+use tests::raw5::{self, Raw5Client};
+
+use super::mosquitto_clients::{run, stdout};
 use tests::{
     client, mqtt_options, start_gateway, text, BrokerOptions, MqttClient, TestBroker, GATEWAY_NAME,
 };
@@ -354,4 +359,129 @@ on_enter = { publish = "loop/marker", payload = "{1}" }
         .publish("other/topic", QoS::AtLeastOnce, false, "hi")
         .await;
     phone.expect_on("other/topic", "hi").await;
+}
+
+/// A request/response rule: a cold room asks its MQTT 5 thermostat for its schedule and names
+/// where the answer goes and what to tag it with.
+const ASK_THERMOSTAT: &str = r#"
+[[rule]]
+name = "ask a cold room's thermostat"
+when = "+/Climate/temperature"
+below = 17
+on_enter = { publish = "{1}/Thermostat/get", payload = "schedule", response_topic = "hearth/replies/{1}/Thermostat", correlation_data = "{1}-{value}", message_expiry = "10m", content_type = "text/plain", user_properties = { source = "hearth", room = "{1}" } }
+"#;
+
+#[tokio::test]
+async fn a_rule_asks_an_mqtt5_device_where_to_answer_and_a_311_client_gets_the_message_alone() {
+    let b = gateway(ASK_THERMOSTAT).await;
+    let (mut thermostat, _) = Raw5Client::connect(b.addr(), "thermostat-kitchen").await;
+    assert_eq!(
+        thermostat
+            .subscribe("Kitchen/Thermostat/get", V5QoS::AtLeastOnce)
+            .await,
+        SubackReason::GrantedQos1
+    );
+    let explain = format!("hearth/{GATEWAY_NAME}/rules/ask a cold room's thermostat/last");
+    let mut phone = client(&b, "phone", Some("Kitchen/Thermostat/get")).await;
+    phone.subscribe(&explain, QoS::AtLeastOnce).await;
+
+    let node = client(&b, "esp-kitchen", None).await;
+    node.publish(
+        "Kitchen/Climate/temperature",
+        QoS::AtLeastOnce,
+        false,
+        "16.5",
+    )
+    .await;
+
+    let asked = thermostat.next_on("Kitchen/Thermostat/get").await;
+    assert_eq!(raw5::text(&asked), "schedule");
+    assert_eq!(asked.qos, V5QoS::AtLeastOnce);
+    let p = &asked.properties;
+    assert_eq!(
+        p.response_topic.as_deref(),
+        Some("hearth/replies/Kitchen/Thermostat")
+    );
+    assert_eq!(
+        p.correlation_data,
+        Some(Bytes::from_static(b"Kitchen-16.5"))
+    );
+    assert_eq!(p.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(
+        p.user_properties,
+        [
+            ("source".to_string(), "hearth".to_string()),
+            ("room".to_string(), "Kitchen".to_string()),
+        ]
+    );
+    let expiry = p
+        .message_expiry_interval
+        .expect("a Message Expiry Interval");
+    assert!((1..=600).contains(&expiry), "{expiry} s left of 10m");
+
+    // The same message, topic and payload, reaches an MQTT 3.1.1 client without properties
+    // (a property in its PUBLISH would have been read as part of the payload).
+    let plain = phone.next_on("Kitchen/Thermostat/get").await;
+    assert_eq!(text(&plain), "schedule");
+    assert_eq!(plain.qos, QoS::AtLeastOnce);
+
+    // Why the rule fired says what it sent, properties included.
+    let last = phone.next_on(&explain).await;
+    let last: Value = serde_json::from_slice(&last.payload).unwrap_or_else(|e| panic!("{e}"));
+    let action = last["actions"][0].as_str().unwrap_or_default();
+    assert!(
+        action.contains("response topic hearth/replies/Kitchen/Thermostat"),
+        "{action}"
+    );
+    assert!(action.contains("expires after 10m"), "{action}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retained_rule_message_keeps_its_properties_for_mosquitto_sub() {
+    let rule = ASK_THERMOSTAT.replace(
+        "payload = \"schedule\",",
+        "payload = \"schedule\", retain = true,",
+    );
+    assert_ne!(rule, ASK_THERMOSTAT, "the rule is retained");
+    let b = gateway(&rule).await;
+    let mut phone = client(&b, "phone", Some("Kitchen/Thermostat/get")).await;
+    let node = client(&b, "esp-kitchen", None).await;
+    node.publish(
+        "Kitchen/Climate/temperature",
+        QoS::AtLeastOnce,
+        false,
+        "16.5",
+    )
+    .await;
+    // Once the phone has it, the message is retained: mosquitto_sub gets it on subscribing.
+    phone.expect_on("Kitchen/Thermostat/get", "schedule").await;
+
+    let format = "%t %p|%R|%D|%C|%P|%E";
+    let args = ["-t", "+/Thermostat/get", "-C", "1", "-q", "1", "-F", format];
+    let v5 = run(
+        "mosquitto_sub",
+        b.addr(),
+        &[&["-V", "mqttv5"], &args[..]].concat(),
+    )
+    .await;
+    let line = stdout(&v5);
+    let fields: Vec<&str> = line.trim().split('|').collect();
+    let [head, response, correlation, content_type, user, expiry] = fields[..] else {
+        panic!("unexpected output {line:?}");
+    };
+    assert_eq!(head, "Kitchen/Thermostat/get schedule");
+    assert_eq!(response, "hearth/replies/Kitchen/Thermostat");
+    assert_eq!(correlation, "Kitchen-16.5");
+    assert_eq!(content_type, "text/plain");
+    assert_eq!(user, "source:hearth room:Kitchen");
+    let left: u32 = expiry.parse().unwrap_or_else(|e| panic!("{expiry:?}: {e}"));
+    assert!((1..=600).contains(&left), "{left} s left of 10m");
+
+    let v311 = run(
+        "mosquitto_sub",
+        b.addr(),
+        &[&["-V", "mqttv311"], &args[..]].concat(),
+    )
+    .await;
+    assert_eq!(stdout(&v311).trim(), "Kitchen/Thermostat/get schedule|||||");
 }

@@ -8,6 +8,7 @@ use rules::topic::validate_topic_name;
 use toml::de::DeValue;
 
 use super::condition::{wildcards, Captures};
+use super::properties;
 use crate::config::error::{excerpt, ErrorSink};
 use crate::config::reader::TableReader;
 
@@ -70,29 +71,42 @@ fn read_one(a: &mut TableReader, errs: &mut ErrorSink, scope: &Scope) -> Option<
 }
 
 fn read_publish(a: &mut TableReader, errs: &mut ErrorSink, scope: &Scope) -> Option<ActionSpec> {
-    let topic = template(a, errs, "publish", scope).filter(|topic| {
+    let topic = topic_name(a, errs, "publish", scope);
+    let payload = read_payload(a, errs)
+        .and_then(|(text, span)| parse(a, errs, "payload", &text, span, scope));
+    let qos = a.integer::<u8>(errs, "qos", 0..=2).unwrap_or(1);
+    let retain = a.boolean(errs, "retain").unwrap_or(false);
+    let properties = properties::read(a, errs, scope);
+    Some(ActionSpec::Publish {
+        topic: topic?,
+        payload: payload?,
+        qos,
+        retain,
+        properties,
+    })
+}
+
+/// The template at `key` that names a topic to publish to; checked now unless it has
+/// placeholders (then the broker refuses an invalid result when the rule fires).
+pub(super) fn topic_name(
+    a: &mut TableReader,
+    errs: &mut ErrorSink,
+    key: &'static str,
+    scope: &Scope,
+) -> Option<Template> {
+    template(a, errs, key, scope).filter(|topic| {
         let Some(literal) = topic.as_literal() else {
             return true;
         };
         let checked = validate_topic_name(literal);
         if let Err(e) = checked {
             errs.report(
-                &a.key_path("publish"),
-                a.span_of("publish"),
+                &a.key_path(key),
+                a.span_of(key),
                 format!("\"{}\" cannot be published to: {e}", excerpt(literal)),
             );
         }
         checked.is_ok()
-    });
-    let payload = read_payload(a, errs)
-        .and_then(|(text, span)| parse(a, errs, "payload", &text, span, scope));
-    let qos = a.integer::<u8>(errs, "qos", 0..=2).unwrap_or(1);
-    let retain = a.boolean(errs, "retain").unwrap_or(false);
-    Some(ActionSpec::Publish {
-        topic: topic?,
-        payload: payload?,
-        qos,
-        retain,
     })
 }
 
@@ -184,8 +198,8 @@ fn unknown_actuator(name: &str, actuators: &[String]) -> String {
     message
 }
 
-/// The template at `key`, which the action's kind requires.
-fn template(
+/// The template at `key`, checked against the rule's captures; `None` if absent or wrong.
+pub(super) fn template(
     a: &mut TableReader,
     errs: &mut ErrorSink,
     key: &'static str,
@@ -196,7 +210,7 @@ fn template(
 }
 
 /// Parses a template and checks its captures against the rule's wildcards.
-fn parse(
+pub(super) fn parse(
     a: &TableReader,
     errs: &mut ErrorSink,
     key: &str,

@@ -3,6 +3,7 @@
 
 mod action;
 mod condition;
+mod properties;
 
 use rules::spec::RuleSpec;
 

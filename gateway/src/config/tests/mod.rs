@@ -309,4 +309,5 @@ fn keys_of_another_driver_are_unknown() {
 
 mod actuators;
 mod listeners;
+mod publish_properties;
 mod rules;

@@ -1,10 +1,10 @@
 //! `[[rule]]` entries and the `[rules]` table.
 
 use super::*;
-use ::rules::spec::{ActionSpec, Condition, ConditionSpec, RuleSpec, Test};
+use ::rules::spec::{ActionSpec, Condition, ConditionSpec, PropertiesSpec, RuleSpec, Test};
 use ::rules::template::Template;
 
-const ACTUATORS: &str = r#"
+pub(super) const ACTUATORS: &str = r#"
 [[actuator]]
 name = "kitchen-purifier"
 topic = "Kitchen/Purifier"
@@ -16,18 +16,18 @@ topic = "LivingRoom/Purifier"
 pin = "sim"
 "#;
 
-fn template(source: &str) -> Template {
+pub(super) fn template(source: &str) -> Template {
     Template::parse(source).unwrap_or_else(|e| panic!("{source}: {e}"))
 }
 
-fn rules_of(text: &str) -> Vec<RuleSpec> {
+pub(super) fn rules_of(text: &str) -> Vec<RuleSpec> {
     Config::parse(text, "t")
         .unwrap_or_else(|e| panic!("{e}"))
         .rules
 }
 
 /// The only error of `text`, after the actuators above.
-fn error_of(text: &str) -> ConfigError {
+pub(super) fn error_of(text: &str) -> ConfigError {
     let errs = errors_of(&format!("{ACTUATORS}{text}"));
     match <[ConfigError; 1]>::try_from(errs) {
         Ok([e]) => e,
@@ -46,7 +46,7 @@ fn line_of(text: &str, needle: &str) -> usize {
 
 /// Asserts `text` has one error, at `path` on the line of `needle`, whose message contains
 /// `says`.
-fn assert_error(text: &str, path: &str, needle: &str, says: &str) {
+pub(super) fn assert_error(text: &str, path: &str, needle: &str, says: &str) {
     let e = error_of(text);
     assert_eq!(e.path, path, "{e}");
     assert_eq!(e.line, line_of(text, needle), "{e}");
@@ -70,6 +70,7 @@ on_leave = { publish = "{1}/Purifier/set", payload = "OFF" }
         payload: template(payload),
         qos: 1,
         retain: false,
+        properties: PropertiesSpec::default(),
     };
     let want = RuleSpec {
         name: "purifier on high co2".into(),
@@ -160,6 +161,7 @@ on_leave = { publish = "Attic/alarm", payload = false }
             payload: template("1.5"),
             qos: 2,
             retain: true,
+            properties: PropertiesSpec::default(),
         }]
     );
     let ConditionSpec::Any(any) = &r[3].condition else {
@@ -181,7 +183,7 @@ on_leave = { publish = "Attic/alarm", payload = false }
     assert!(r[0].on_leave.is_empty());
 }
 
-const RULE: &str = "\n[[rule]]\nname = \"r\"\n";
+pub(super) const RULE: &str = "\n[[rule]]\nname = \"r\"\n";
 
 #[test]
 fn above_below_its_own_below_explains_the_swap() {
