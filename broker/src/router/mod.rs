@@ -450,6 +450,11 @@ impl Router {
         if let Some(session) = self.sessions.get_mut(&key) {
             session.deliver(delivery, limits, &self.counters);
         } else if let Some(local) = self.locals.get(&key) {
+            // An expired (retained) message is no more a reading for the gateway's own parts
+            // than for a client (MQTT-3.3.2-5).
+            if delivery.message.is_expired(Instant::now()) {
+                return;
+            }
             let mut m = delivery.message.clone();
             m.qos = delivery.qos;
             m.retain = delivery.retain;

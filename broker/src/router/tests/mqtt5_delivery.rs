@@ -144,6 +144,19 @@ fn an_expired_message_is_not_delivered_and_a_live_one_says_what_is_left() {
         .message_expiry_interval
         .expect("expiry sent");
     assert!((99..=100).contains(&left), "{left}");
+    // The gateway's own subscribers (rules, the web page) are spared it too.
+    let (sink, mut local) = tokio::sync::mpsc::channel(8);
+    let (reply, _key) = tokio::sync::oneshot::channel();
+    broker.handle(crate::event::Event::LocalSubscribe {
+        filters: vec!["#".into()],
+        qos: QoS::AtLeastOnce,
+        sink,
+        reply,
+    });
+    let topics: Vec<_> = std::iter::from_fn(|| local.try_recv().ok())
+        .map(|m| m.topic)
+        .collect();
+    assert_eq!(topics, [std::sync::Arc::from("kept")]);
 }
 
 #[test]
