@@ -24,6 +24,7 @@ mod rumqttc5;
 mod session;
 mod shared;
 mod subscription_options;
+mod sys;
 mod topic_alias;
 mod will;
 

@@ -226,3 +226,44 @@ async fn a_shared_subscription_of_a_persistent_session_survives_a_restart() {
     let got = worker.received_before_marker().await;
     assert_eq!(got, [("jobs/1".to_owned(), "do it".to_owned())]);
 }
+
+// The same seen by rumqttc's own v5 client: its session, asked to last an hour, is there after
+// the restart with a message queued for it, which carries the publisher's user property.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rumqttc_v5_session_and_its_queued_message_survive_a_restart() {
+    use rumqttc::v5::mqttbytes::v5::Filter;
+    use rumqttc::v5::mqttbytes::QoS as RumqttcQoS;
+
+    use super::rumqttc5::{self, V5Client};
+
+    let state = TempDir::new("v5-rumqttc-restart");
+    let options = |b: &TestBroker| {
+        let mut o = rumqttc5::options(b.addr(), "rumqttc-hub");
+        o.set_clean_start(false)
+            .set_session_expiry_interval(Some(3600));
+        o
+    };
+    let mut first = broker_in(&state).await;
+    let (mut hub, _) = V5Client::connect(options(&first)).await;
+    hub.subscribe(Filter::new("home/+/cmd", RumqttcQoS::AtLeastOnce))
+        .await;
+    hub.disconnect().await;
+    publish_from(
+        &first,
+        "phone",
+        from("phone", "home/lamp/cmd", "ON", Some(3600)),
+    )
+    .await;
+    first.stop().await;
+
+    let second = broker_in(&state).await;
+    let (mut hub, connack) = V5Client::connect(options(&second)).await;
+    assert!(connack.session_present, "the session outlived the restart");
+    let got = hub.next_on("home/lamp/cmd").await;
+    assert_eq!(&got.payload[..], b"ON");
+    let user = got
+        .properties
+        .map(|p| p.user_properties)
+        .unwrap_or_default();
+    assert_eq!(user, [("origin".to_owned(), "phone".to_owned())]);
+}
