@@ -326,8 +326,13 @@ impl ClientAcl {
     }
 
     /// Whether a subscription to `filter` (a valid filter) is granted; deliveries through it
-    /// must still pass [`ClientAcl::can_read`] unless [`ClientAcl::reads_everything`].
+    /// must still pass [`ClientAcl::can_read`] unless [`ClientAcl::reads_everything`]. A
+    /// shared subscription (`$share/{group}/{filter}`) is judged by the filter it receives.
     pub fn subscribe(&self, filter: &str) -> bool {
+        let filter = match crate::subscriptions::parse_shared(filter) {
+            Some(Ok(shared)) => shared.filter,
+            _ => filter,
+        };
         for rule in &self.read {
             if rule.pattern.covers(filter) {
                 return rule.allow;

@@ -40,7 +40,8 @@ impl Router {
         let mut refusals: Vec<String> = Vec::new();
         let mut granted: Vec<(Arc<str>, Grant, RetainHandling)> = Vec::new();
         for (filter, options) in sub.filters {
-            // A shared subscription's limits and access rules are those of its filter.
+            // A shared subscription's limits are those of its filter (and so are its access
+            // rules: `ClientAcl::subscribe` takes it apart itself).
             let (shared, topics) = match parse_shared(&filter) {
                 None => (false, Ok(filter.as_str())),
                 Some(parsed) => (
@@ -61,7 +62,7 @@ impl Router {
                     SubackReason::QuotaExceeded,
                     format!("{filter}: beyond max_topic_length or max_topic_levels"),
                 )),
-                Ok(topics) if !access.subscribe(topics) => {
+                Ok(_) if !access.subscribe(&filter) => {
                     debug!("denied subscription filter={filter:?}");
                     Counters::add(&self.counters.subscriptions_denied, 1);
                     Some((

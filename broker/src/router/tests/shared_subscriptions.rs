@@ -226,24 +226,31 @@ fn a_shared_delivery_carries_its_subscription_identifier() {
     assert_eq!(got[0].properties.subscription_identifiers, [42]);
 }
 
-#[test]
-fn a_member_that_may_not_read_the_topic_is_never_chosen() {
-    let read = |user: &str, allow, filter: &str| AclRule {
+fn read(user: &str, allow: bool, filter: &str) -> AclRule {
+    AclRule {
         who: Who::User(user.into()),
         allow,
         access: Access::Read,
         filter: filter.into(),
-    };
+    }
+}
+
+fn anyone_writes() -> AclRule {
+    AclRule {
+        who: Who::Everyone,
+        allow: true,
+        access: Access::Write,
+        filter: "#".into(),
+    }
+}
+
+#[test]
+fn a_member_that_may_not_read_the_topic_is_never_chosen() {
     let rules = vec![
         read("guest", false, "home/private"),
         read("guest", true, "home/#"),
         read("owner", true, "home/#"),
-        AclRule {
-            who: Who::Everyone,
-            allow: true,
-            access: Access::Write,
-            filter: "#".into(),
-        },
+        anyone_writes(),
     ];
     let broker = TestBroker::with_acl(Acl::new(rules, Vec::new()).expect("valid rules"));
     let (mut guest, _) = broker.user_client5(connect5("guest"), Some("guest"));
@@ -273,4 +280,35 @@ fn a_persistent_member_is_still_in_its_group_when_it_comes_back() {
     let (publisher, _) = broker.client5(connect5("pub"));
     publish_numbered(&publisher, "t", 1, QoS::AtLeastOnce);
     assert_eq!(super::harness::payloads(&again.publishes()), ["1"]);
+}
+
+// The access rules are those of the group's filter, at a reload as at SUBSCRIBE: a reload
+// keeps a member its rules still allow and removes one they no longer do.
+#[test]
+fn a_reload_judges_a_shared_subscription_by_its_filter() {
+    let rules = |filter: &str| {
+        Acl::new(
+            vec![read("node", true, filter), anyone_writes()],
+            Vec::new(),
+        )
+        .expect("rules")
+    };
+    let broker = TestBroker::with_acl(rules("home/#"));
+    let (mut node, _) = broker.user_client5(connect5("node"), Some("node"));
+    assert_eq!(
+        node.subscribe5("$share/g/home/#", options(QoS::AtMostOnce)),
+        SubackReason::GrantedQos0
+    );
+    let (publisher, _) = broker.user_client5(connect5("pub"), Some("node"));
+    broker.reload_access(rules("home/#"), &[], &[]);
+    publish_numbered(&publisher, "home/hall", 1, QoS::AtMostOnce);
+    assert_eq!(payloads(&mut node), ["1"], "still a member");
+    broker.reload_access(rules("garden/#"), &[], &[]);
+    broker.reload_access(rules("#"), &[], &[]);
+    publish_numbered(&publisher, "home/hall", 1, QoS::AtMostOnce);
+    assert_eq!(
+        payloads(&mut node),
+        Vec::<String>::new(),
+        "removed at the reload"
+    );
 }
