@@ -84,3 +84,17 @@ async fn mqttjs_v5_over_tcp_and_ws_keeps_properties_and_honours_no_local() {
         );
     }
 }
+
+// 4.8.2 through MQTT.js: two members of `$share/js/jobs/#` split four messages between them,
+// each message to one of them, in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqttjs_v5_members_of_a_shared_subscription_split_its_messages() {
+    let b = start_gateway(BrokerOptions::default(), WS_LISTENER).await;
+    let stdout = node("v5_shared.js", &[format!("mqtt://{}", b.addr())]).await;
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        ["member a got jobs/1,jobs/3", "member b got jobs/2,jobs/4"],
+        "round robin, one member per message:\n{stdout}"
+    );
+}
