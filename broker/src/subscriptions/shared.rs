@@ -103,13 +103,8 @@ pub(crate) struct SharedSubscriptions {
 }
 
 impl SharedSubscriptions {
-    /// Adds `session` to the group, or replaces its grant there; whether it is a new member.
-    pub(crate) fn insert(
-        &mut self,
-        shared: SharedFilter,
-        session: SessionKey,
-        grant: Grant,
-    ) -> bool {
+    /// Adds `session` to the group, or replaces its grant there.
+    pub(crate) fn insert(&mut self, shared: SharedFilter, session: SessionKey, grant: Grant) {
         let node = self.tree.find_or_insert(shared.filter);
         let groups = self.tree.value_mut(node).get_or_insert_with(Vec::new);
         let group = match groups.iter().position(|g| *g.name == *shared.group) {
@@ -126,11 +121,10 @@ impl SharedSubscriptions {
         };
         if let Some(member) = group.members.iter_mut().find(|(s, _)| *s == session) {
             member.1 = grant;
-            return false;
+            return;
         }
         group.members.push((session, grant));
         self.count += 1;
-        true
     }
 
     /// Takes `session` out of the group; whether it was a member.
