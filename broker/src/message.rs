@@ -76,6 +76,12 @@ impl Message {
         self.expires_at.is_some_and(|at| at <= now)
     }
 
+    /// Whether its expiry interval has run out by now; the clock is read only for a message
+    /// that has one (most have not, and this is asked once per delivery).
+    pub(crate) fn has_expired(&self) -> bool {
+        self.expires_at.is_some() && self.is_expired(Instant::now())
+    }
+
     /// The Message Expiry Interval to send with it at `now`: the seconds left, rounded up so
     /// a message still deliverable never says 0. `None` if it never expires.
     pub fn remaining_expiry(&self, now: Instant) -> Option<u32> {

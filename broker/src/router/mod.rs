@@ -452,7 +452,7 @@ impl Router {
         } else if let Some(local) = self.locals.get(&key) {
             // An expired (retained) message is no more a reading for the gateway's own parts
             // than for a client (MQTT-3.3.2-5).
-            if delivery.message.is_expired(Instant::now()) {
+            if delivery.message.has_expired() {
                 return;
             }
             let mut m = delivery.message.clone();

@@ -80,7 +80,7 @@ impl Session {
             Counters::add(&counters.deliveries_denied, 1);
             return;
         }
-        if d.message.expires_at.is_some() && d.message.is_expired(Instant::now()) {
+        if d.message.has_expired() {
             return;
         }
         let Some(conn) = &self.connection else {
